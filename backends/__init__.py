@@ -142,8 +142,11 @@ def _with_uniform_errors(name: str, fn, native_errors: tuple):
     def op(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except InvalidArgumentError:
-            raise
+        except InvalidArgumentError as error:
+            # Raised by an inner op of a composite: say which op the user called.
+            if str(error).startswith(name + ":"):
+                raise
+            raise InvalidArgumentError(f"{name}: {error}") from error
         except native_errors as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise InvalidArgumentError(
@@ -163,10 +166,16 @@ def check_module(module) -> list:
                 problems.append(f"missing op {name!r}")
             continue
         expected = f"({spec.signature})"
-        actual = str(inspect.signature(fn))
+        # Parameters only: a return annotation is the backend's own business.
+        actual = str(inspect.signature(fn).replace(return_annotation=inspect.Signature.empty))
         if actual.replace('"', "'") != expected:
             problems.append(f"op {name!r} has signature {actual}, expected {expected}")
     return problems
+
+
+def build_composite(backend, op_name: str):
+    """Op ``op_name`` built from ``protocol.COMPOSITES`` over namespace ``backend``, error-wrapped."""
+    return _with_uniform_errors(op_name, protocol.COMPOSITES[op_name](backend), tuple(backend.native_errors))
 
 
 @functools.lru_cache(maxsize=None)
@@ -186,9 +195,9 @@ def load(name: str) -> Backend:
         if fn is not None:
             setattr(backend, op_name, _with_uniform_errors(op_name, fn, native))
     # Composites see the assembled namespace, so they use the backend's fastest ops.
-    for op_name, factory in protocol.COMPOSITES.items():
+    for op_name in protocol.COMPOSITES:
         if getattr(backend, op_name, None) is None:
-            setattr(backend, op_name, _with_uniform_errors(op_name, factory(backend), native))
+            setattr(backend, op_name, build_composite(backend, op_name))
     bind = getattr(module, "bind_backend", None)
     if bind is not None:
         bind(backend)

@@ -26,6 +26,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 # --------------------------------------------------------------------------- errors
 
 
@@ -57,6 +59,8 @@ def standardize_dtype(dtype) -> str:
         return FLOATX
     if dtype in _PYTHON_DTYPES:
         return _PYTHON_DTYPES[dtype]
+    if isinstance(dtype, type) and issubclass(dtype, np.generic):
+        dtype = np.dtype(dtype)  # np.float64 the type -> its dtype, whose name is canonical
     name = dtype if isinstance(dtype, str) else getattr(dtype, "name", None)
     if name is None:
         name = str(dtype)
@@ -411,7 +415,8 @@ _ops(
      "conv(inputs, kernel.reshape(*k, 1, in * multiplier)) with groups = in",
      "Depthwise convolution; kernel (*k, in, multiplier); output channel c * multiplier + m."),
     ("conv_transpose", "inputs, kernel, strides=1, padding='valid', output_padding=None, dilation_rate=1",
-     "vector-Jacobian product of conv(z, kernel.swapaxes(-1, -2)) w.r.t. z, z of length "
+     "vector-Jacobian product of conv(z, kernel) w.r.t. z (the (*k, out, in) kernel is conv's layout "
+     "from z's out channels to the input's in channels), z of length "
      "conv_transpose_output_length(...)",
      "Transposed convolution; kernel (*k, out, in) as Keras; output length as Keras's deconv_output_length."),
     ("max_pool", "inputs, pool_size, strides=None, padding='valid'",
@@ -496,7 +501,8 @@ def _composite_reciprocal(k):
 
 def _composite_relu(k):
     def relu(x):
-        return k.maximum(x, 0.0)
+        # where(x > 0, ...) rather than maximum(x, 0): the gradient at 0 is 0, as specified.
+        return k.where(k.greater(x, 0), x, k.zeros_like(x))
     return relu
 
 
@@ -572,7 +578,9 @@ def _composite_logsumexp(k):
 
 def _composite_log_softmax(k):
     def log_softmax(x, axis=-1):
-        return k.subtract(x, k.logsumexp(x, axis=axis, keepdims=True))
+        # Subtract the peak first: x - (peak + log s) loses digits when |x| is large.
+        shifted = k.subtract(x, k.stop_gradient(k.max(x, axis=axis, keepdims=True)))
+        return k.subtract(shifted, k.log(k.sum(k.exp(shifted), axis=axis, keepdims=True)))
     return log_softmax
 
 
