@@ -1,0 +1,92 @@
+"""The registry of serializable classes and functions, and ``serialize``/``deserialize``.
+
+Objects are rebuilt only from names found here: highlevel's built-in classes (package
+``"highlevel"``) and what users register with ``@hl.saving.register_serializable()``.
+Nothing named by a config is imported or evaluated.
+
+A serialized object is a plain dict::
+
+    {"class_name": "Dense", "registered_name": "highlevel>Dense", "config": {...}}
+"""
+
+from __future__ import annotations
+
+_REGISTRY: dict = {}          # "package>Name" -> class or function
+_NAMES: dict = {}             # id(class or function) -> "package>Name"
+
+
+def register_serializable(package: str = "Custom", name: str | None = None):
+    """Decorator registering a class or function under ``"package>name"``.
+
+    ``name`` defaults to the object's ``__name__``. Registering another object under a
+    name already taken raises ``ValueError``.
+    """
+    if not isinstance(package, str) or ">" in package:
+        raise ValueError(f"register_serializable: package must be a string without '>', got {package!r}")
+
+    def decorator(obj):
+        key = f"{package}>{name or obj.__name__}"
+        if key in _REGISTRY and _REGISTRY[key] is not obj:
+            existing = _REGISTRY[key]
+            # Re-running a module (notebooks, reloads) re-registers the same qualified name.
+            if getattr(existing, "__qualname__", None) != getattr(obj, "__qualname__", None) or \
+                    getattr(existing, "__module__", None) != getattr(obj, "__module__", None):
+                raise ValueError(f"register_serializable: {key!r} is already registered to {existing!r}")
+        _REGISTRY[key] = obj
+        _NAMES[id(obj)] = key
+        return obj
+
+    return decorator
+
+
+def get_registered_name(obj) -> str:
+    """``"package>Name"`` of a registered class/function (or of an instance's class)."""
+    is_class_or_function = isinstance(obj, type) or (callable(obj) and not hasattr(obj, "get_config"))
+    target = obj if is_class_or_function else type(obj)
+    key = _NAMES.get(id(target))
+    if key is None:
+        raise ValueError(f"{getattr(target, '__name__', target)!r} is not registered; decorate it with "
+                         f"@hl.saving.register_serializable()")
+    return key
+
+
+def get_registered_object(name: str, custom_objects: dict | None = None):
+    """Look up ``name`` (``"package>Name"`` or a bare class name) in ``custom_objects`` then the registry."""
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    bare = name.split(">")[-1]
+    if custom_objects and bare in custom_objects:
+        return custom_objects[bare]
+    matches = [obj for key, obj in _REGISTRY.items() if key.split(">")[-1] == bare]
+    if len(matches) == 1:
+        return matches[0]
+    return None
+
+
+def serialize(obj) -> dict:
+    """A JSON-ready dict describing ``obj`` (an object with ``get_config`` or a registered function)."""
+    if hasattr(obj, "get_config") and not isinstance(obj, type):
+        return {"class_name": type(obj).__name__, "registered_name": get_registered_name(obj),
+                "config": obj.get_config()}
+    return {"class_name": "function", "registered_name": get_registered_name(obj), "config": None}
+
+
+def deserialize(config: dict, custom_objects: dict | None = None, expected: str = "object"):
+    """Rebuild an object from ``serialize``'s dict, using only registered names.
+
+    ``expected`` names the kind (``"layer"``, ``"loss"``, ...) for error messages.
+    """
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"cannot deserialize {expected} from {config!r}: expected a dict with 'class_name'")
+    name = config.get("registered_name") or config["class_name"]
+    obj = get_registered_object(name, custom_objects)
+    if obj is None:
+        raise ValueError(f"unknown {expected} {name!r}: it is neither built into highlevel nor registered "
+                         f"(use @hl.saving.register_serializable() or pass custom_objects)")
+    if config["class_name"] == "function":
+        return obj
+    if hasattr(obj, "from_config"):
+        return obj.from_config(config.get("config") or {})
+    return obj(**(config.get("config") or {}))

@@ -1,0 +1,6 @@
+"""``hl.utils``: seeding, label encoding and nested-structure helpers."""
+
+from highlevel.utils.categorical import to_categorical
+from highlevel.utils.seeding import set_random_seed
+
+__all__ = ["set_random_seed", "to_categorical"]
