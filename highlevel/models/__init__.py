@@ -1,0 +1,7 @@
+"""``hl.models``: ``Model`` (functional and subclassed), ``Sequential``, ``Functional``."""
+
+from highlevel.models.model import Model
+from highlevel.models.functional import Functional  # noqa: E402  (needs Model)
+from highlevel.models.sequential import Sequential  # noqa: E402
+
+__all__ = ["Functional", "Model", "Sequential"]
