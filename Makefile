@@ -7,7 +7,7 @@ BACKENDS ?= numpy torch tensorflow
 TEST_ENV := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 TF_CPP_MIN_LOG_LEVEL=2
 PYTEST_ARGS ?= -q
 
-.PHONY: setup test test-% bench clean
+.PHONY: setup demo test test-% bench clean
 
 setup: $(VENV)/.installed
 
@@ -15,6 +15,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[all,dev]"
 	touch $@
+
+# The main job: train and evaluate a classifier on the default backend, with a live progress bar.
+demo: setup
+	$(PY) examples/mlp_classifier.py --verbose 1
 
 # The whole suite once per backend, as users run their code (HIGHLEVEL_BACKEND=...).
 test: setup
@@ -28,6 +32,8 @@ test-%: setup
 
 bench: setup
 	$(TEST_ENV) $(PY) benchmarks/ops_benchmark.py
+	$(TEST_ENV) $(PY) benchmarks/train_throughput.py
+	$(TEST_ENV) $(PY) benchmarks/predict_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -1,0 +1,331 @@
+"""Training throughput: ``model.fit`` vs hand-written loops vs Keras 3, side by side.
+
+For each engine (a subprocess per engine, because highlevel and Keras bind their
+backend at import) the same models train on the same synthetic data with:
+
+* ``hl fit``    — ``model.fit`` with ``HIGHLEVEL_BACKEND=<engine>``;
+* ``raw loop``  — a hand-written loop in the engine itself (torch autograd +
+  ``torch.optim.Adam``; a ``tf.function`` step with ``GradientTape`` and Adam written
+  in TF ops; NumPy forward/backward/Adam by hand);
+* ``keras 3``   — Keras 3 on the same engine (``KERAS_BACKEND``), when installed;
+* ``raw torch`` — (NumPy engine only) the torch loop, the reference for the target
+  "NumPy MLP >= 0.8x raw torch".
+
+Models: an MLP 784-256-256-10 (Adam, batch 128, sparse softmax cross-entropy from
+logits), a small CNN on 28x28x1 (a placeholder row until Conv2D exists), and a tiny
+20-10-1 regression (Adam, batch 32) that measures per-step overhead. Every contender
+trains one epoch per round, contenders alternate within a round, the first round is
+a warm-up, and the table shows the median samples/s and ratios. One thread per
+engine (DESIGN.md: the machines are shared and noisy).
+
+    python benchmarks/train_throughput.py [--rounds 5] [--engines torch tensorflow numpy] [--quick]
+
+Targets (issue 3): hl fit >= 0.9x the raw loop of the same engine on the MLP (and the
+CNN); faster than Keras 3 on every model; NumPy MLP >= 0.8x raw torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
+              "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+MODELS = {
+    # name: (input features, hidden sizes, outputs, batch size, samples per epoch, task)
+    "mlp 784-256-256-10": (784, (256, 256), 10, 128, 8192, "classify"),
+    "tiny 20-10-1": (20, (10,), 1, 32, 4096, "regress"),
+}
+CNN_ROW = "cnn 28x28x1"
+
+
+# ------------------------------------------------------------------ contenders
+
+
+def make_data(spec, seed=0):
+    import numpy as np
+
+    features, _, outputs, _, samples, task = spec
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(samples, features)).astype(np.float32)
+    if task == "classify":
+        y = rng.integers(0, outputs, size=samples).astype(np.int64)
+    else:
+        y = rng.normal(size=(samples, outputs)).astype(np.float32)
+    return x, y
+
+
+def hl_contender(spec, x, y, jit_compile=False):
+    import highlevel as hl
+
+    features, hidden, outputs, batch, _, task = spec
+    layers = [hl.Input((features,))] + [hl.layers.Dense(h, activation="relu") for h in hidden]
+    layers.append(hl.layers.Dense(outputs))
+    model = hl.Sequential(layers)
+    loss = hl.losses.SparseCategoricalCrossentropy(from_logits=True) if task == "classify" else "mse"
+    model.compile(optimizer=hl.optimizers.Adam(learning_rate=1e-3), loss=loss, jit_compile=jit_compile)
+
+    def epoch():
+        model.fit(x, y, batch_size=batch, epochs=1, shuffle=True, verbose=0)
+    return epoch
+
+
+def keras_contender(spec, x, y):
+    import keras
+
+    features, hidden, outputs, batch, _, task = spec
+    layers = [keras.Input((features,))] + [keras.layers.Dense(h, activation="relu") for h in hidden]
+    layers.append(keras.layers.Dense(outputs))
+    model = keras.Sequential(layers)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True) if task == "classify" else "mse"
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss=loss)
+
+    def epoch():
+        model.fit(x, y, batch_size=batch, epochs=1, shuffle=True, verbose=0)
+    return epoch
+
+
+def torch_contender(spec, x, y):
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(1)
+    features, hidden, outputs, batch, samples, task = spec
+    sizes = (features,) + tuple(hidden)
+    modules = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        modules += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
+    modules.append(torch.nn.Linear(sizes[-1], outputs))
+    model = torch.nn.Sequential(*modules)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = torch.nn.functional.cross_entropy if task == "classify" else torch.nn.functional.mse_loss
+
+    def epoch():
+        order = np.random.permutation(samples)
+        for start in range(0, samples, batch):
+            index = order[start:start + batch]
+            xb, yb = torch.from_numpy(x[index]), torch.from_numpy(y[index])
+            optimizer.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+    return epoch
+
+
+def tf_contender(spec, x, y):
+    import numpy as np
+    import tensorflow as tf
+
+    features, hidden, outputs, batch, samples, task = spec
+    sizes = (features,) + tuple(hidden) + (outputs,)
+    rng = np.random.default_rng(1)
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        limit = np.sqrt(6 / (fan_in + fan_out))
+        params.append(tf.Variable(rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32)))
+        params.append(tf.Variable(np.zeros(fan_out, np.float32)))
+    moments = [tf.Variable(tf.zeros_like(p)) for p in params]
+    velocities = [tf.Variable(tf.zeros_like(p)) for p in params]
+    step_count = tf.Variable(0.0)
+
+    @tf.function
+    def train_step(xb, yb):
+        with tf.GradientTape() as tape:
+            h = xb
+            for i in range(0, len(params) - 2, 2):
+                h = tf.nn.relu(tf.matmul(h, params[i]) + params[i + 1])
+            out = tf.matmul(h, params[-2]) + params[-1]
+            if task == "classify":
+                loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(yb, out))
+            else:
+                loss = tf.reduce_mean(tf.square(out - yb))
+        grads = tape.gradient(loss, params)
+        step_count.assign_add(1.0)
+        alpha = 1e-3 * tf.sqrt(1 - 0.999 ** step_count) / (1 - 0.9 ** step_count)
+        for p, g, m, v in zip(params, grads, moments, velocities):
+            m.assign_add((g - m) * 0.1)
+            v.assign_add((tf.square(g) - v) * 0.001)
+            p.assign_sub(alpha * m / (tf.sqrt(v) + 1e-7))
+        return loss
+
+    def epoch():
+        order = np.random.permutation(samples)
+        for start in range(0, samples, batch):
+            index = order[start:start + batch]
+            train_step(tf.convert_to_tensor(x[index]), tf.convert_to_tensor(y[index]))
+    return epoch
+
+
+def numpy_contender(spec, x, y):
+    import numpy as np
+
+    features, hidden, outputs, batch, samples, task = spec
+    sizes = (features,) + tuple(hidden) + (outputs,)
+    rng = np.random.default_rng(1)
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        limit = np.sqrt(6 / (fan_in + fan_out))
+        params += [rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32), np.zeros(fan_out, np.float32)]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    state = {"t": 0}
+
+    def step(xb, yb):
+        acts = [xb]
+        for i in range(0, len(params) - 2, 2):
+            acts.append(np.maximum(acts[-1] @ params[i] + params[i + 1], 0))
+        out = acts[-1] @ params[-2] + params[-1]
+        n = len(xb)
+        if task == "classify":
+            e = np.exp(out - out.max(axis=1, keepdims=True))
+            delta = e / e.sum(axis=1, keepdims=True)
+            delta[np.arange(n), yb] -= 1
+            delta /= n
+        else:
+            delta = 2 * (out - yb) / out.size
+        grads = [None] * len(params)
+        for layer in reversed(range(len(params) // 2)):
+            grads[2 * layer] = acts[layer].T @ delta
+            grads[2 * layer + 1] = delta.sum(axis=0)
+            if layer:
+                delta = (delta @ params[2 * layer].T) * (acts[layer] > 0)
+        state["t"] += 1
+        alpha = 1e-3 * np.sqrt(1 - 0.999 ** state["t"]) / (1 - 0.9 ** state["t"])
+        for i, g in enumerate(grads):
+            m[i] += (g - m[i]) * 0.1
+            v[i] += (g * g - v[i]) * 0.001
+            params[i] -= (alpha * m[i] / (np.sqrt(v[i]) + 1e-7)).astype(np.float32)
+
+    def epoch():
+        order = np.random.permutation(samples)
+        for start in range(0, samples, batch):
+            index = order[start:start + batch]
+            step(x[index], y[index])
+    return epoch
+
+
+RAW = {"torch": torch_contender, "tensorflow": tf_contender, "numpy": numpy_contender}
+
+
+# ------------------------------------------------------------------ measuring
+
+
+def run_engine(engine: str, rounds: int, quick: bool) -> dict:
+    """In the child process: time every contender on every model; returns samples/s medians."""
+    import importlib.util
+
+    import numpy as np
+
+    if engine == "torch":
+        import torch
+        torch.set_num_threads(1)
+    if engine == "tensorflow":
+        import tensorflow as tf
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:
+            pass
+    results = {}
+    for name, spec in MODELS.items():
+        if quick:
+            spec = spec[:4] + (spec[4] // 4,) + spec[5:]
+        np.random.seed(0)
+        x, y = make_data(spec)
+        contenders = {"hl fit": hl_contender(spec, x, y), "raw loop": RAW[engine](spec, x, y)}
+        if engine == "tensorflow":   # Keras 3 compiles with XLA on TensorFlow by default (jit_compile="auto")
+            contenders["hl fit xla"] = hl_contender(spec, x, y, jit_compile=True)
+        if engine == "numpy" and importlib.util.find_spec("torch"):
+            contenders["raw torch"] = torch_contender(spec, x, y)
+        if engine != "numpy" and importlib.util.find_spec("keras"):
+            contenders["keras 3"] = keras_contender(spec, x, y)
+        times = {k: [] for k in contenders}
+        for round_index in range(rounds + 1):
+            for contender, epoch in contenders.items():
+                start = time.perf_counter()
+                epoch()
+                if round_index:   # round 0 warms up (tracing, allocation)
+                    times[contender].append(time.perf_counter() - start)
+        # Speeds are medians; ratios are medians of per-round ratios, which a shared machine's
+        # load drifting between rounds disturbs less than a ratio of medians.
+        results[name] = {k: {"speed": spec[4] / statistics.median(v),
+                             "ratios": {other: statistics.median(t_other / t for t, t_other in zip(v, times[other]))
+                                        for other in contenders}}
+                         for k, v in times.items()}
+    return results
+
+
+def child_env(engine: str) -> dict:
+    env = dict(os.environ, **THREAD_ENV, HIGHLEVEL_BACKEND=engine)
+    env["KERAS_BACKEND"] = engine if engine != "numpy" else "numpy"
+    return env
+
+
+def print_table(all_results: dict):
+    print(f"\n{'engine':<11} {'model':<20} {'contender':<11} {'samples/s':>10} {'vs raw':>7} {'vs keras':>9}")
+    for engine, results in all_results.items():
+        if "error" in results:
+            print(f"{engine:<11} error: {results['error']}")
+            continue
+        for model, rows in results.items():
+            for contender, row in rows.items():
+                vs_raw = f"{row['ratios']['raw loop']:6.2f}x"
+                vs_keras = f"{row['ratios']['keras 3']:8.2f}x" if "keras 3" in row["ratios"] else ""
+                print(f"{engine:<11} {model:<20} {contender:<11} {row['speed']:10.0f} {vs_raw:>7} {vs_keras:>9}")
+        print(f"{engine:<11} {CNN_ROW:<20} (placeholder: Conv2D arrives with issue 4)")
+    print("\nTargets: hl fit >= 0.90x raw loop (MLP, CNN); hl fit > keras 3 on every model; "
+          "numpy hl fit >= 0.80x raw torch (MLP). Ratios: medians of per-round ratios.")
+    for engine, results in all_results.items():
+        if "error" in results:
+            continue
+        for model, rows in results.items():
+            ratios = rows["hl fit"]["ratios"]
+            checks = []
+            if model.startswith("mlp"):
+                checks.append(("vs raw loop", ratios["raw loop"], 0.9))
+                if "raw torch" in ratios:
+                    checks.append(("vs raw torch", ratios["raw torch"], 0.8))
+            if "keras 3" in ratios:
+                checks.append(("vs keras 3", ratios["keras 3"], 1.0))
+                if "hl fit xla" in rows:
+                    checks.append(("xla vs keras 3", rows["hl fit xla"]["ratios"]["keras 3"], 1.0))
+            for label, ratio, target in checks:
+                verdict = "ok" if ratio >= target else "MISSED"
+                print(f"  {engine:<11} {model:<20} {label:<15} {ratio:5.2f}x (target {target:.1f}x) {verdict}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds after one warm-up round")
+    parser.add_argument("--engines", nargs="+", default=["torch", "tensorflow", "numpy"])
+    parser.add_argument("--quick", action="store_true", help="a quarter of the samples per epoch")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        print(json.dumps(run_engine(args.child, args.rounds, args.quick)))
+        return None
+    all_results = {}
+    for engine in args.engines:
+        command = [sys.executable, __file__, "--child", engine, "--rounds", str(args.rounds)]
+        if args.quick:
+            command.append("--quick")
+        print(f"running {engine} ...", flush=True)
+        done = subprocess.run(command, env=child_env(engine), capture_output=True, text=True)
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        if done.returncode != 0 or not lines:
+            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            all_results[engine] = {"error": tail}
+        else:
+            all_results[engine] = json.loads(lines[-1])
+    print_table(all_results)
+    return all_results
+
+
+if __name__ == "__main__":
+    main()
