@@ -109,40 +109,10 @@ _BY_NAME.update({"constraint": Constraint, "max_norm": MaxNorm, "non_neg": NonNe
                  "min_max_norm": MinMaxNorm})
 
 
-def _valid_names() -> str:
-    return ", ".join(sorted(_BY_NAME))
-
-
-def serialize(constraint) -> dict:
-    """A JSON-ready dict describing ``constraint``."""
-    return registry.serialize(constraint)
-
-
-def deserialize(config, custom_objects=None):
-    """Rebuild a constraint from ``serialize``'s dict (or a Keras-style ``{"class_name", "config"}``)."""
-    if isinstance(config, dict) and config.get("class_name") in _BY_NAME and "registered_name" not in config:
-        return _BY_NAME[config["class_name"]].from_config(config.get("config") or {})
-    return registry.deserialize(config, custom_objects=custom_objects, expected="constraint")
-
-
-def get(identifier):
-    """A constraint from ``None``, a name (``"max_norm"``, ``"non_neg"``, ``"MaxNorm"``, ...), a dict,
-    a class, an instance or a callable ``fn(w) -> w``. Unknown names list the valid ones."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise ValueError(f"unknown constraint {identifier!r}; valid names: {_valid_names()}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"cannot interpret {identifier!r} as a constraint: expected None, a name "
-                     f"({_valid_names()}), a dict or a callable")
+_FAMILY = registry.ObjectFamily("constraint", _BY_NAME, callable_hint="a callable")
+serialize = _FAMILY.serialize
+deserialize = _FAMILY.deserialize
+get = _FAMILY.get
 
 
 max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm

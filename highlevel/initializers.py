@@ -380,43 +380,10 @@ _BY_NAME.update({"normal": RandomNormal, "uniform": RandomUniform, "one": Ones, 
                  "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal})
 
 
-def _valid_names() -> str:
-    return ", ".join(sorted(_BY_NAME))
-
-
-def serialize(initializer) -> dict:
-    """A JSON-ready dict: ``{"class_name", "registered_name", "config"}``."""
-    return registry.serialize(initializer)
-
-
-def deserialize(config, custom_objects=None):
-    """Rebuild an initializer from ``serialize``'s dict (or a Keras-style ``{"class_name", "config"}``)."""
-    if isinstance(config, dict) and config.get("class_name") in _BY_NAME and "registered_name" not in config:
-        return _BY_NAME[config["class_name"]].from_config(config.get("config") or {})
-    return registry.deserialize(config, custom_objects=custom_objects, expected="initializer")
-
-
-def get(identifier):
-    """An initializer from a name (``"glorot_uniform"``, ``"GlorotUniform"``, ...), a dict, a class,
-    an instance or a callable ``fn(shape, dtype=None)``. ``None`` gives ``None``.
-
-    Unknown names raise ``ValueError`` listing the valid ones.
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise ValueError(f"unknown initializer {identifier!r}; valid names: {_valid_names()}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"cannot interpret {identifier!r} as an initializer: expected a name ({_valid_names()}), "
-                     f"a dict, an Initializer or a callable(shape, dtype=None)")
+_FAMILY = registry.ObjectFamily("initializer", _BY_NAME, callable_hint="a callable(shape, dtype=None)")
+serialize = _FAMILY.serialize
+deserialize = _FAMILY.deserialize
+get = _FAMILY.get
 
 
 def initial_value(initializer, shape, dtype):

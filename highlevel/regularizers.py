@@ -129,40 +129,10 @@ _BY_NAME.update({"regularizer": Regularizer, "l1": L1, "l2": L2, "l1_l2": L1L2,
                  "orthogonal_regularizer": OrthogonalRegularizer})
 
 
-def _valid_names() -> str:
-    return ", ".join(sorted(_BY_NAME))
-
-
-def serialize(regularizer) -> dict:
-    """A JSON-ready dict describing ``regularizer``."""
-    return registry.serialize(regularizer)
-
-
-def deserialize(config, custom_objects=None):
-    """Rebuild a regularizer from ``serialize``'s dict (or a Keras-style ``{"class_name", "config"}``)."""
-    if isinstance(config, dict) and config.get("class_name") in _BY_NAME and "registered_name" not in config:
-        return _BY_NAME[config["class_name"]].from_config(config.get("config") or {})
-    return registry.deserialize(config, custom_objects=custom_objects, expected="regularizer")
-
-
-def get(identifier):
-    """A regularizer from ``None``, a name (``"l1"``, ``"l2"``, ``"l1_l2"``, class names), a dict,
-    a class, an instance or a callable ``fn(x) -> scalar``. Unknown names list the valid ones."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise ValueError(f"unknown regularizer {identifier!r}; valid names: {_valid_names()}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"cannot interpret {identifier!r} as a regularizer: expected None, a name "
-                     f"({_valid_names()}), a dict or a callable")
+_FAMILY = registry.ObjectFamily("regularizer", _BY_NAME, callable_hint="a callable")
+serialize = _FAMILY.serialize
+deserialize = _FAMILY.deserialize
+get = _FAMILY.get
 
 
 # Keras's lower-case aliases.

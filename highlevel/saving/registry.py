@@ -90,3 +90,47 @@ def deserialize(config: dict, custom_objects: dict | None = None, expected: str 
     if hasattr(obj, "from_config"):
         return obj.from_config(config.get("config") or {})
     return obj(**(config.get("config") or {}))
+
+
+class ObjectFamily:
+    """Lookup for one family of configurable objects (initializers, regularizers, ...).
+
+    ``by_name`` maps accepted names (class names and Keras's snake_case aliases) to
+    classes. ``get`` takes ``None``, a name, a ``serialize`` dict (or Keras's
+    ``{"class_name", "config"}``), a class, an instance or a plain callable; an unknown
+    name raises ``ValueError`` listing the valid ones.
+    """
+
+    def __init__(self, kind: str, by_name: dict, callable_hint: str = "a callable"):
+        self.kind = kind
+        self.by_name = by_name
+        self.callable_hint = callable_hint
+
+    def valid_names(self) -> str:
+        return ", ".join(sorted(self.by_name))
+
+    def serialize(self, obj) -> dict:
+        return serialize(obj)
+
+    def deserialize(self, config, custom_objects=None):
+        if isinstance(config, dict) and config.get("class_name") in self.by_name and "registered_name" not in config:
+            return self.by_name[config["class_name"]].from_config(config.get("config") or {})
+        return deserialize(config, custom_objects=custom_objects, expected=self.kind)
+
+    def get(self, identifier):
+        if identifier is None:
+            return None
+        if isinstance(identifier, str):
+            cls = self.by_name.get(identifier)
+            if cls is None:
+                raise ValueError(f"unknown {self.kind} {identifier!r}; valid names: {self.valid_names()}")
+            return cls()
+        if isinstance(identifier, dict):
+            return self.deserialize(identifier)
+        if isinstance(identifier, type):
+            return identifier()
+        if callable(identifier):
+            return identifier
+        article = "an" if self.kind[0] in "aeiou" else "a"
+        raise ValueError(f"cannot interpret {identifier!r} as {article} {self.kind}: expected None, a name "
+                         f"({self.valid_names()}), a dict or {self.callable_hint}")
