@@ -456,6 +456,37 @@ _ops(
      "Inverted dropout; differentiable in inputs."),
 )
 
+_ops(
+    # Fused optimizer steps: lists of Variables updated IN PLACE (through Variable.assign* or the
+    # engine's in-place kernels), returning None. One call updates every variable of a step, so
+    # an engine can run multi-tensor kernels (torch's _foreach_*) instead of ~10 ops per variable.
+    # ``learning_rate`` is a 0-d float tensor or Variable (read once), ``step`` the 1-based number
+    # of this step (an integer tensor or Python int); hyperparameters are Python numbers.
+    # ``weight_decay``: decoupled decay ``w -= w * learning_rate * weight_decay`` for the variables
+    # whose ``decay_mask`` entry is true (all when the mask is None); None or 0 means none.
+    # A gradient must have its variable's shape; another float dtype is accepted (results are
+    # stored in the variables' and slots' own dtypes).
+    "optimizer", False,
+    ("adam_update",
+     "variables, gradients, momentums, velocities, velocity_hats, learning_rate, step, beta_1=0.9, "
+     "beta_2=0.999, epsilon=1e-07, weight_decay=None, decay_mask=None",
+     "per variable i, t = step (beta powers in float32): m += (g - m) * (1 - beta_1); "
+     "v += (g * g - v) * (1 - beta_2); v_hat = maximum(v_hat, v) (amsgrad) else v; "
+     "w -= w * learning_rate * weight_decay * decay_mask[i] "
+     "+ learning_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (sqrt(v_hat) + epsilon)",
+     "Adam/AdamW step as Keras 3 computes it (epsilon outside the bias correction), in place. "
+     "momentums, velocities: slot Variables like the variables; velocity_hats: slot Variables for "
+     "AMSGrad, or None for plain Adam."),
+    ("sgd_update",
+     "variables, gradients, momentums, learning_rate, momentum=0.0, nesterov=False, weight_decay=None, "
+     "decay_mask=None",
+     "per variable i, with d = w * learning_rate * weight_decay * decay_mask[i]: without momentums "
+     "w -= learning_rate * g + d; else m = momentum * m - learning_rate * g and "
+     "w += (momentum * m - learning_rate * g if nesterov else m) - d",
+     "SGD step with optional (Nesterov) momentum as Keras 3 computes it, in place. momentums: velocity "
+     "slot Variables like the variables, or None for plain gradient descent."),
+)
+
 OPS = {spec.name: spec for spec in _SPECS}
 
 #: Services every backend module provides besides the ops (not error-wrapped).
@@ -712,6 +743,85 @@ def _composite_dropout(k):
         scaled = k.divide(inputs, 1.0 - rate)
         return k.where(keep, scaled, k.zeros_like(scaled))
     return dropout
+
+
+def check_update_lists(op, variables, **lists):
+    """Raise ``InvalidArgumentError`` unless every list given (None: absent) aligns with ``variables``."""
+    count = len(variables)
+    for name, values in lists.items():
+        if values is not None and len(values) != count:
+            raise InvalidArgumentError(f"{op}: got {len(values)} {name} for {count} variables; "
+                                       f"they must align one-to-one")
+
+
+def check_gradient_shapes(k, op, variables, gradients):
+    """Raise ``InvalidArgumentError`` when a gradient's shape is not its variable's
+    (broadcasting would otherwise hide the mistake). Unknown graph dims pass."""
+    for i, (w, g) in enumerate(zip(variables, gradients)):
+        actual, expected = tuple(k.shape(g)), tuple(w.shape)
+        if actual != expected and None not in actual:
+            raise InvalidArgumentError(f"{op}: gradients[{i}] has shape {actual}, expected {expected} "
+                                       f"(the shape of variables[{i}])")
+
+
+def _composite_adam_update(k):
+    def adam_update(variables, gradients, momentums, velocities, velocity_hats, learning_rate, step, beta_1=0.9,
+                    beta_2=0.999, epsilon=1e-07, weight_decay=None, decay_mask=None):
+        check_update_lists("adam_update", variables, gradients=gradients, momentums=momentums,
+                           velocities=velocities, velocity_hats=velocity_hats, decay_mask=decay_mask)
+        if not variables:
+            return None
+        check_gradient_shapes(k, "adam_update", variables, gradients)
+        # Hyperparameters as float32 0-d tensors, as Keras: the bias corrections use float32 powers.
+        b1, b2 = k.convert_to_tensor(float(beta_1)), k.convert_to_tensor(float(beta_2))
+        one_minus_b1, one_minus_b2 = k.convert_to_tensor(1.0 - beta_1), k.convert_to_tensor(1.0 - beta_2)
+        eps = k.convert_to_tensor(float(epsilon))
+        t = k.cast(step, "float32")
+        correction = k.divide(k.sqrt(k.subtract(1.0, k.power(b2, t))), k.subtract(1.0, k.power(b1, t)))
+        alpha = k.multiply(learning_rate, correction)
+        decay = k.multiply(learning_rate, float(weight_decay)) if weight_decay else None
+        for i, (w, g, m, v) in enumerate(zip(variables, gradients, momentums, velocities)):
+            m.assign_add(k.multiply(k.subtract(g, m.value), one_minus_b1))
+            v.assign_add(k.multiply(k.subtract(k.square(g), v.value), one_minus_b2))
+            if velocity_hats is not None:
+                v_hat = velocity_hats[i]
+                v_hat.assign(k.maximum(v_hat.value, v.value))
+                v = v_hat
+            delta = k.divide(k.multiply(m.value, alpha), k.add(k.sqrt(v.value), eps))
+            if decay is not None and (decay_mask is None or decay_mask[i]):
+                delta = k.add(delta, k.multiply(w.value, decay))
+            w.assign_sub(delta)
+        return None
+    return adam_update
+
+
+def _composite_sgd_update(k):
+    def sgd_update(variables, gradients, momentums, learning_rate, momentum=0.0, nesterov=False, weight_decay=None,
+                   decay_mask=None):
+        check_update_lists("sgd_update", variables, gradients=gradients, momentums=momentums,
+                           decay_mask=decay_mask)
+        if not variables:
+            return None
+        check_gradient_shapes(k, "sgd_update", variables, gradients)
+        mu = k.convert_to_tensor(float(momentum))
+        decay = k.multiply(learning_rate, float(weight_decay)) if weight_decay else None
+        for i, (w, g) in enumerate(zip(variables, gradients)):
+            scaled = k.multiply(g, learning_rate)
+            decayed = decay is not None and (decay_mask is None or decay_mask[i])
+            if momentums is None:
+                if decayed:
+                    scaled = k.add(scaled, k.multiply(w.value, decay))
+                w.assign_sub(scaled)
+                continue
+            m = momentums[i]
+            m_new = k.subtract(k.multiply(m.value, mu), scaled)
+            m.assign(m_new)
+            increment = k.subtract(k.multiply(m_new, mu), scaled) if nesterov else m_new
+            if decayed:
+                increment = k.subtract(increment, k.multiply(w.value, decay))
+            w.assign_add(increment)
+        return None
+    return sgd_update
 
 
 COMPOSITES = {

@@ -7,6 +7,8 @@ Modules, one job each:
 * ``variables``: ``Variable`` holding one torch tensor;
 * ``creation``, ``elementwise``, ``reductions``, ``linalg``, ``shapes``, ``nn``,
   ``conv``, ``random_ops``: the ops, by family;
+* ``optimizers``: the fused optimizer steps (``adam_update``, ``sgd_update``) on
+  ``torch._foreach_*`` in-place kernels;
 * ``autodiff``: ``value_and_grad`` (autograd) and ``compile_function``.
 
 Ops return plain ``torch.Tensor`` objects; the loader wraps each op so that torch's
@@ -28,6 +30,7 @@ from .linalg import dot, einsum, matmul, tensordot
 from .nn import (batch_normalization, binary_crossentropy, categorical_crossentropy, elu, gelu, hard_sigmoid,
                  leaky_relu, log_softmax, moments, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
                  sparse_categorical_crossentropy, stop_gradient)
+from .optimizers import adam_update, sgd_update
 from .random_ops import dropout, normal, randint, set_random_seed, shuffle, truncated_normal, uniform
 from .reductions import (all, any, argmax, argmin, cumprod, cumsum, logsumexp, max, mean, min, prod, std, sum,
                          var)
@@ -35,6 +38,7 @@ from .shapes import (argsort, broadcast_to, concatenate, expand_dims, flip, geti
                      pad, repeat, reshape, slice, sort, split, squeeze, stack, take, take_along_axis, tile, top_k,
                      transpose)
 from .variables import Variable
+from . import optimizers
 
 name = "torch"
 native_errors = (RuntimeError, ValueError, TypeError, IndexError)
@@ -46,5 +50,7 @@ def device() -> str:
 
 
 def bind_backend(backend) -> None:
-    """Give Variable the assembled op namespace for its Python operators."""
+    """Give Variable the assembled op namespace for its Python operators, and the fused
+    optimizer steps their composite fallback."""
     Variable._ops = backend
+    optimizers.bind(backend)

@@ -16,7 +16,7 @@ class Adam(Optimizer):
         v_hat = max(v_hat, v) if amsgrad else v
         w = w - lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v_hat) + epsilon)
 
-    The bias-correction factor is computed once per step, not per variable.
+    One ``hl.ops.adam_update`` call updates every variable of a step.
 
     Args:
         learning_rate: float, schedule or callable (default 0.001).
@@ -40,28 +40,17 @@ class Adam(Optimizer):
             return
         super().build(variables)
         self._momentums, self._velocities = self.add_optimizer_variables(variables, ["momentum", "velocity"])
-        self._velocity_hats = self.add_optimizer_variables(variables, "velocity_hat") if self.amsgrad else []
-        self._c = self._constants(beta_1=self.beta_1, beta_2=self.beta_2, one_minus_beta_1=1.0 - self.beta_1,
-                                  one_minus_beta_2=1.0 - self.beta_2, epsilon=self.epsilon)
+        self._velocity_hats = self.add_optimizer_variables(variables, "velocity_hat") if self.amsgrad else None
 
-    def _step_constants(self, learning_rate, next_iteration):
-        t = ops.cast(next_iteration, "float32")
-        one, c = self._one, self._c
-        correction = ops.divide(ops.sqrt(ops.subtract(one, ops.power(c.beta_2, t))),
-                                ops.subtract(one, ops.power(c.beta_1, t)))
-        return ops.multiply(learning_rate, correction)
-
-    def _update(self, gradient, variable, index, alpha, decay):
-        c = self._c
-        m, v = self._momentums[index], self._velocities[index]
-        m.assign_add(ops.multiply(ops.subtract(gradient, m.value), c.one_minus_beta_1))
-        v.assign_add(ops.multiply(ops.subtract(ops.square(gradient), v.value), c.one_minus_beta_2))
-        if self.amsgrad:
-            v_hat = self._velocity_hats[index]
-            v_hat.assign(ops.maximum(v_hat.value, v.value))
-            v = v_hat
-        self._descend(variable, ops.divide(ops.multiply(m.value, alpha), ops.add(ops.sqrt(v.value), c.epsilon)),
-                      decay)
+    def _apply_fused(self, grads, variables, indices, learning_rate, next_iteration):
+        # One op for every variable: the backend runs it its fastest way (torch: a few
+        # multi-tensor in-place kernels; elsewhere the protocol's composite of plain ops).
+        momentums, velocities, velocity_hats, decay_mask = self._gather(
+            indices, self._momentums, self._velocities, self._velocity_hats)
+        ops.adam_update(variables, grads, momentums, velocities, velocity_hats, learning_rate, next_iteration,
+                        beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
+                        weight_decay=self.weight_decay, decay_mask=decay_mask)
+        self._apply_constraints(variables)
 
     def get_config(self):
         config = super().get_config()

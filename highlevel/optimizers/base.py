@@ -15,7 +15,10 @@ Everything in ``apply`` is ``hl.ops`` calls without Python branching on tensor
 values, and it creates no variables once built, so the trainer can compile the
 whole train step with ``hl.ops.compile_function``.
 
-Built-in optimizers implement ``_step_constants`` and ``_update``. A user
+Built-in optimizers either implement ``_step_constants`` and ``_update`` (per
+variable), or override ``_apply_fused`` with one fused op for all variables of the
+step (``hl.ops.adam_update``, ``hl.ops.sgd_update``: torch runs them as multi-tensor
+in-place kernels, other backends as the protocol's composite). A user
 optimizer may instead implement Keras's ``update_step(gradient, variable,
 learning_rate)`` (assigning the variable itself); ``apply`` then calls it per
 variable after applying weight decay.
@@ -107,6 +110,8 @@ class Optimizer:
         self._trainable_variables = []  # the model variables of build()
         self._index = {}                # id(model variable) -> its position in build()'s list
         self._decays = []               # per model variable: does weight decay apply?
+        self._all_indices = []          # range(len(variables)) of build(), and _gather's cache
+        self._gathered = None
         self._exclude_ids = set()
         self._exclude_pattern = None
         self._iterations = self._new_state_variable(ops.zeros((), "int64"), "iteration")
@@ -196,6 +201,8 @@ class Optimizer:
         self._trainable_variables = variables
         self._index = {id(v): i for i, v in enumerate(variables)}
         self._decays = [self._use_weight_decay(v) for v in variables]
+        self._all_indices = list(range(len(variables)))
+        self._gathered = None  # cached by _gather
         self._one = ops.convert_to_tensor(1.0)
         self._int_one = ops.ones((), "int64")
         self.built = True
@@ -344,6 +351,35 @@ class Optimizer:
         # promotes it with the slot, and assign casts results to the variable's dtype.
         for gradient, variable, index in zip(grads, variables, indices):
             self._update(gradient, variable, index, step, decay if decays[index] else None)
+            constraint = getattr(variable, "constraint", None)
+            if constraint is not None:
+                variable.assign(constraint(variable))
+
+    # -- helpers for optimizers built on a fused op (``hl.ops.adam_update``, ...) --------------
+    # Such an optimizer overrides ``_apply_fused`` with one op call for all variables (the
+    # backend runs it its fastest way: multi-tensor in-place kernels on torch), then calls
+    # ``_apply_constraints``.
+    def _gather(self, indices, *slot_lists):
+        """``(slot lists restricted to indices..., decay_mask)`` for one fused step.
+
+        ``slot_lists`` entries may be None (an absent slot, passed on as None). The
+        common case (every variable of ``build``, in order) is computed once and cached,
+        so an optimizer must pass the same slot lists on every call.
+        ``decay_mask`` is None when weight decay applies to all of them.
+        """
+        full = len(indices) == len(self._trainable_variables) and indices == self._all_indices
+        if full and self._gathered is not None:
+            return self._gathered
+        picked = tuple(None if slots is None else [slots[i] for i in indices] for slots in slot_lists)
+        mask = [self._decays[i] for i in indices] if self.weight_decay else None
+        gathered = picked + (None if mask is None or all(mask) else mask,)
+        if full:
+            self._gathered = gathered
+        return gathered
+
+    @staticmethod
+    def _apply_constraints(variables):
+        for variable in variables:
             constraint = getattr(variable, "constraint", None)
             if constraint is not None:
                 variable.assign(constraint(variable))

@@ -38,21 +38,13 @@ class SGD(Optimizer):
             return
         super().build(variables)
         self.momentums = self.add_optimizer_variables(variables, "momentum") if self.momentum else []
-        self._c = self._constants(momentum=self.momentum)
 
-    def _update(self, gradient, variable, index, learning_rate, decay):
-        scaled = ops.multiply(gradient, learning_rate)
-        if not self.momentum:
-            self._descend(variable, scaled, decay)
-            return
-        momentum = self._c.momentum
-        m = self.momentums[index]
-        m_new = ops.subtract(ops.multiply(m.value, momentum), scaled)
-        m.assign(m_new)
-        if self.nesterov:
-            self._ascend(variable, ops.subtract(ops.multiply(m_new, momentum), scaled), decay)
-        else:
-            self._ascend(variable, m_new, decay)
+    def _apply_fused(self, grads, variables, indices, learning_rate, next_iteration):
+        # One op for every variable (see Adam._apply_fused).
+        momentums, decay_mask = self._gather(indices, self.momentums if self.momentum else None)
+        ops.sgd_update(variables, grads, momentums, learning_rate, momentum=self.momentum, nesterov=self.nesterov,
+                       weight_decay=self.weight_decay, decay_mask=decay_mask)
+        self._apply_constraints(variables)
 
     def get_config(self):
         config = super().get_config()

@@ -1014,6 +1014,9 @@ _nn_rest()
 
 #: Ops whose values are random: tested statistically in test_random.py, not here.
 RANDOM_OPS = ("normal", "uniform", "truncated_normal", "randint", "shuffle", "dropout")
+#: Ops that update Variables in place and return None: tested step by step against
+#: NumPy in test_optimizer_ops.py (natively, as composites and compiled), not here.
+STATEFUL_OPS = ("adam_update", "sgd_update")
 
 BY_ID = {case.id: case for case in CASES}
 assert len(BY_ID) == len(CASES), "duplicate case ids"
