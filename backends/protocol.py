@@ -487,6 +487,71 @@ _ops(
      "slot Variables like the variables, or None for plain gradient descent."),
 )
 
+_ops(
+    # Recurrent loops of the LSTM and GRU layers with the default activations (tanh, sigmoid), in
+    # Keras's weight layout, so an engine can run its fused kernel (torch: _VF.lstm/_VF.gru, cuDNN
+    # on GPU). inputs (batch, steps, features), steps >= 1 and static; states (batch, units).
+    # Returns (outputs (batch, steps, units) in processing order, last state(s)); with
+    # go_backwards the steps are processed last to first and outputs[:, 0] is the last step's.
+    # The composites below are the step-by-step recurrence.
+    "recurrent", True,
+    ("lstm", "inputs, initial_h, initial_c, kernel, recurrent_kernel, bias=None, go_backwards=False",
+     "per step (x_t over steps, reversed when go_backwards): z = x_t @ kernel + h @ recurrent_kernel + bias; "
+     "i, f, g, o = np.split(z, 4, -1); c = sigmoid(f) * c + sigmoid(i) * tanh(g); h = sigmoid(o) * tanh(c); "
+     "returns (np.stack(hs, 1), h, c)",
+     "LSTM: kernel (features, 4 * units), recurrent_kernel (units, 4 * units), bias (4 * units,) or None; "
+     "gates i, f, c, o as Keras."),
+    ("gru", "inputs, initial_h, kernel, recurrent_kernel, bias=None, go_backwards=False",
+     "per step: x = x_t @ kernel + bias[0]; r = h @ recurrent_kernel + bias[1]; x_z, x_r, x_h = split(x, 3); "
+     "r_z, r_r, r_h = split(r, 3); z = sigmoid(x_z + r_z); r = sigmoid(x_r + r_r); "
+     "h = z * h + (1 - z) * tanh(x_h + r * r_h); returns (np.stack(hs, 1), h)",
+     "GRU with reset_after=True (Keras 3's default): kernel (features, 3 * units), recurrent_kernel "
+     "(units, 3 * units), bias (2, 3 * units) (input bias, recurrent bias) or None; gates z, r, h as Keras."),
+)
+
+_ops(
+    # Image resampling, channels_last: images (batch, height, width, channels) or unbatched
+    # (height, width, channels). Written once as composites (gathers + arithmetic, interpolation
+    # indices and weights computed on the host from the static shapes), so every engine returns
+    # the same values; an engine may override them with its own kernels if they agree.
+    "image", True,
+    ("resize", "images, size, interpolation='bilinear'",
+     "TF2's tf.image.resize(images, size, method, antialias=False): half-pixel centers; bilinear: "
+     "src = (dst + 0.5) * in / out - 0.5, neighbours floor(src) and ceil(src) clamped to the image, "
+     "weight src - floor(src), width first; nearest: src = min(floor((dst + 0.5) * in / out), in - 1)",
+     "Resize to size (height, width); interpolation 'bilinear' or 'nearest'. Integer images give "
+     "float32 with 'bilinear' and keep their dtype with 'nearest'. Differentiable in images."),
+    ("affine_transform", "images, transform, interpolation='bilinear', fill_mode='constant', fill_value=0.0",
+     "TF's ImageProjectiveTransformV3: output pixel (x, y) (integer coordinates) reads the input at "
+     "((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k), k = c0 x + c1 y + 1, transform = "
+     "[a0, a1, a2, b0, b1, b2, c0, c1]; coordinates outside the image are mapped by fill_mode "
+     "('reflect': dcba|abcd|dcba, 'wrap', 'nearest': clamp, 'constant': kept), then sampled "
+     "bilinearly (neighbours outside the image read fill_value) or at the nearest pixel (round half "
+     "away from zero)",
+     "Projective transform of each image; transform (batch, 8) or (8,) (float32). Output has the "
+     "input's shape and dtype. Differentiable in images."),
+)
+
+_ops(
+    # Training-mode batch normalization in one op, so an engine can run its fused kernel
+    # (torch's native_batch_norm: one pass forward, one backward) instead of moments plus
+    # five elementwise ops and their gradients (about 4x slower on torch CPU).
+    "nn", True,
+    ("normalize_batch", "x, axis, offset=None, scale=None, epsilon=0.001",
+     "mean, variance = np.mean(x, axes), np.var(x, axes) over every axis but axis; "
+     "((x - mean) / np.sqrt(variance + epsilon) * scale + offset, mean, variance)",
+     "Batch normalization with the batch's own statistics (BatchNormalization in training): returns "
+     "(outputs, mean, variance), mean and (population) variance of shape (x.shape[axis],). outputs is "
+     "differentiable in x (through the statistics too), offset and scale; the returned mean and variance "
+     "carry no gradient (they feed moving averages)."),
+    ("layer_normalization", "x, gamma=None, beta=None, axis=-1, epsilon=0.001",
+     "mean, variance = np.mean(x, axes, keepdims=True), np.var(x, axes, keepdims=True) (axes = axis, an int "
+     "or a sequence); (x - mean) / np.sqrt(variance + epsilon) * gamma + beta",
+     "Layer normalization over axis (LayerNormalization): per-sample statistics over the given axes; gamma "
+     "and beta (each optional) have the shape of those axes, tuple(x.shape[a] for a in sorted(axes)). "
+     "Differentiable in x, gamma and beta. torch runs F.layer_norm when the axes are the trailing ones."),
+)
+
 OPS = {spec.name: spec for spec in _SPECS}
 
 #: Services every backend module provides besides the ops (not error-wrapped).
@@ -822,6 +887,277 @@ def _composite_sgd_update(k):
             w.assign_add(increment)
         return None
     return sgd_update
+
+
+def check_recurrent_args(k, op, inputs, states, kernel, recurrent_kernel, bias, gates, bias_shape):
+    """Raise ``InvalidArgumentError`` unless the shapes of a fused recurrent op's arguments fit.
+
+    Returns ``(steps, units)``. ``gates``: 4 for the LSTM, 3 for the GRU; ``bias_shape``
+    the bias's expected shape given units.
+    """
+    x_shape, k_shape, r_shape = tuple(k.shape(inputs)), tuple(k.shape(kernel)), tuple(k.shape(recurrent_kernel))
+    problem = None
+    if len(x_shape) != 3:
+        problem = f"inputs must have rank 3 (batch, steps, features), got shape {x_shape}"
+    elif x_shape[1] is None or x_shape[1] < 1:
+        problem = f"inputs need a static number of steps >= 1, got shape {x_shape}"
+    elif len(r_shape) != 2 or r_shape[1] != gates * r_shape[0]:
+        problem = f"recurrent_kernel must have shape (units, {gates} * units), got {r_shape}"
+    elif k_shape != (x_shape[2], r_shape[1]):
+        problem = f"kernel must have shape {(x_shape[2], r_shape[1])} for inputs {x_shape}, got {k_shape}"
+    elif bias is not None and tuple(k.shape(bias)) != bias_shape(r_shape[0]):
+        problem = f"bias must have shape {bias_shape(r_shape[0])}, got {tuple(k.shape(bias))}"
+    else:
+        for i, state in enumerate(states):
+            s_shape = tuple(k.shape(state))
+            batch_differs = None not in (s_shape[:1] + x_shape[:1]) and s_shape[:1] != x_shape[:1]
+            if len(s_shape) != 2 or s_shape[1] != r_shape[0] or batch_differs:
+                problem = f"initial state {i} must have shape {(x_shape[0], r_shape[0])}, got {s_shape}"
+                break
+    if problem:
+        raise InvalidArgumentError(f"{op}: {problem}")
+    return x_shape[1], r_shape[0]
+
+
+def _time_steps(k, projected, steps, go_backwards):
+    """``projected`` (batch, steps, n) as a list of (batch, n) tensors in processing order."""
+    pieces = [k.squeeze(p, axis=1) for p in k.split(projected, steps, axis=1)] if steps > 1 \
+        else [k.squeeze(projected, axis=1)]
+    return pieces[::-1] if go_backwards else pieces
+
+
+def _composite_lstm(k):
+    def lstm(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias=None, go_backwards=False):
+        steps, _ = check_recurrent_args(k, "lstm", inputs, [initial_h, initial_c], kernel, recurrent_kernel,
+                                        bias, 4, lambda u: (4 * u,))
+        # The input projection of every step in one matmul; only h @ recurrent_kernel stays in the loop.
+        projected = k.matmul(inputs, kernel)
+        if bias is not None:
+            projected = k.add(projected, bias)
+        h, c, outputs = initial_h, initial_c, []
+        for x_t in _time_steps(k, projected, steps, go_backwards):
+            i, f, g, o = k.split(k.add(x_t, k.matmul(h, recurrent_kernel)), 4, axis=-1)
+            c = k.add(k.multiply(k.sigmoid(f), c), k.multiply(k.sigmoid(i), k.tanh(g)))
+            h = k.multiply(k.sigmoid(o), k.tanh(c))
+            outputs.append(h)
+        return k.stack(outputs, axis=1), h, c
+    return lstm
+
+
+def _composite_gru(k):
+    def gru(inputs, initial_h, kernel, recurrent_kernel, bias=None, go_backwards=False):
+        steps, units = check_recurrent_args(k, "gru", inputs, [initial_h], kernel, recurrent_kernel, bias, 3,
+                                            lambda u: (2, 3 * u))
+        projected = k.matmul(inputs, kernel)
+        recurrent_bias = None
+        if bias is not None:
+            input_bias, recurrent_bias = k.split(bias, 2, axis=0)
+            projected = k.add(projected, k.squeeze(input_bias, axis=0))
+            recurrent_bias = k.squeeze(recurrent_bias, axis=0)
+        h, outputs = initial_h, []
+        for x_t in _time_steps(k, projected, steps, go_backwards):
+            inner = k.matmul(h, recurrent_kernel)
+            if recurrent_bias is not None:
+                inner = k.add(inner, recurrent_bias)
+            x_zr, x_h = k.split(x_t, [2 * units], axis=-1)
+            inner_zr, inner_h = k.split(inner, [2 * units], axis=-1)
+            z, r = k.split(k.sigmoid(k.add(x_zr, inner_zr)), 2, axis=-1)
+            candidate = k.tanh(k.add(x_h, k.multiply(r, inner_h)))
+            # z * h + (1 - z) * candidate, with one multiply fewer.
+            h = k.add(candidate, k.multiply(z, k.subtract(h, candidate)))
+            outputs.append(h)
+        return k.stack(outputs, axis=1), h
+    return gru
+
+
+# ------------------------------------------------------------------ image ops
+
+RESIZE_INTERPOLATIONS = ("bilinear", "nearest")
+FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+
+
+def _image_batch(k, images, op):
+    """``(images as rank 4, unbatched?)`` or ``InvalidArgumentError`` for another rank."""
+    rank = k.ndim(images)
+    if rank not in (3, 4):
+        raise InvalidArgumentError(f"{op}: images must have rank 3 (height, width, channels) or 4 "
+                                   f"(batch, height, width, channels), got shape {tuple(k.shape(images))}")
+    return (k.expand_dims(images, 0), True) if rank == 3 else (images, False)
+
+
+def resize_bilinear_weights(in_size: int, out_size: int):
+    """TF's half-pixel bilinear interpolation along one axis: ``(lower, upper, lerp)`` NumPy arrays
+    (int32 indices, float32 weights), computed in float32 as TensorFlow does."""
+    scale = np.float32(in_size) / np.float32(out_size)
+    src = (np.arange(out_size, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5)
+    floor = np.floor(src)
+    lower = np.maximum(floor, 0).astype(np.int32)
+    upper = np.minimum(np.ceil(src), in_size - 1).astype(np.int32)
+    return lower, upper, (src - floor).astype(np.float32)
+
+
+def resize_nearest_indices(in_size: int, out_size: int):
+    """TF's half-pixel nearest-neighbour source index along one axis (int32 NumPy array)."""
+    scale = np.float32(in_size) / np.float32(out_size)
+    src = np.floor((np.arange(out_size, dtype=np.float32) + np.float32(0.5)) * scale)
+    return np.clip(src, 0, in_size - 1).astype(np.int32)
+
+
+def _composite_resize(k):
+    def resize(images, size, interpolation="bilinear"):
+        if interpolation not in RESIZE_INTERPOLATIONS:
+            raise InvalidArgumentError(f"resize: interpolation must be one of {RESIZE_INTERPOLATIONS}, "
+                                       f"got {interpolation!r}")
+        size = tuple(size) if isinstance(size, (tuple, list)) else None
+        if size is None or len(size) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in size):
+            raise InvalidArgumentError(f"resize: size must be two positive ints (height, width), got {size!r}")
+        x, unbatched = _image_batch(k, k.convert_to_tensor(images), "resize")
+        _, height, width, _ = k.shape(x)
+        if interpolation == "nearest":
+            x = k.take(x, k.convert_to_tensor(resize_nearest_indices(height, size[0])), axis=1)
+            x = k.take(x, k.convert_to_tensor(resize_nearest_indices(width, size[1])), axis=2)
+        else:
+            if k.dtype(x) not in FLOAT_DTYPES:
+                x = k.cast(x, FLOATX)
+            # Width first, then height: TensorFlow's order of the two lerps.
+            for axis, in_size, out_size in ((2, width, size[1]), (1, height, size[0])):
+                lower, upper, lerp = resize_bilinear_weights(in_size, out_size)
+                shape = [1, 1, 1, 1]
+                shape[axis] = out_size
+                low = k.take(x, k.convert_to_tensor(lower), axis=axis)
+                high = k.take(x, k.convert_to_tensor(upper), axis=axis)
+                weight = k.convert_to_tensor(lerp.reshape(shape).astype(k.dtype(x)))
+                x = k.add(low, k.multiply(k.subtract(high, low), weight))
+        return k.squeeze(x, axis=0) if unbatched else x
+    return resize
+
+
+def _map_coordinate(k, coord, length, fill_mode):
+    """TF's MapCoordinate: an input coordinate outside [0, length - 1] mapped by ``fill_mode``."""
+    if fill_mode == "constant":
+        return coord
+    if fill_mode == "nearest" or length <= 1:
+        return k.clip(coord, 0.0, float(length - 1))
+    if fill_mode == "reflect":
+        period = 2.0 * length
+        neg = k.add(k.multiply(k.floor(k.divide(k.negative(coord), period)), period), coord)  # in (-period, 0]
+        neg = k.where(k.less(neg, -float(length)), k.add(neg, period), k.subtract(k.negative(neg), 1.0))
+        pos = k.subtract(coord, k.multiply(k.floor(k.divide(coord, period)), period))
+        pos = k.where(k.greater_equal(pos, float(length)), k.subtract(period - 1.0, pos), pos)
+    else:  # wrap, as TensorFlow writes it (period length, steps counted in length - 1)
+        neg = k.add(coord, k.multiply(k.add(k.floor(k.divide(k.negative(coord), float(length - 1))), 1.0),
+                                      float(length)))
+        pos = k.subtract(coord, k.multiply(k.floor(k.divide(coord, float(length - 1))), float(length)))
+    mapped = k.where(k.less(coord, 0.0), neg, k.where(k.greater(coord, float(length - 1)), pos, coord))
+    return k.clip(mapped, 0.0, float(length - 1))
+
+
+def _composite_affine_transform(k):
+    def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant", fill_value=0.0):
+        if interpolation not in RESIZE_INTERPOLATIONS:
+            raise InvalidArgumentError(f"affine_transform: interpolation must be one of {RESIZE_INTERPOLATIONS}, "
+                                       f"got {interpolation!r}")
+        if fill_mode not in FILL_MODES:
+            raise InvalidArgumentError(f"affine_transform: fill_mode must be one of {FILL_MODES}, got {fill_mode!r}")
+        x, unbatched = _image_batch(k, k.convert_to_tensor(images), "affine_transform")
+        batch, height, width, channels = k.shape(x)
+        transform = k.cast(k.convert_to_tensor(transform), FLOATX)
+        t_shape = tuple(k.shape(transform))
+        if t_shape == (8,):
+            transform = k.expand_dims(transform, 0)
+        elif len(t_shape) != 2 or t_shape[1] != 8 or t_shape[0] not in (1, batch):
+            raise InvalidArgumentError(f"affine_transform: transform must have shape (8,) or ({batch}, 8) for "
+                                       f"images of shape {tuple(k.shape(images))}, got {t_shape}")
+        dtype = k.dtype(x)
+        work = x if dtype in FLOAT_DTYPES else k.cast(x, FLOATX)
+        ys, xs = np.meshgrid(np.arange(height, dtype=np.float32), np.arange(width, dtype=np.float32),
+                             indexing="ij")
+        xs, ys = k.convert_to_tensor(xs[None]), k.convert_to_tensor(ys[None])
+        a0, a1, a2, b0, b1, b2, c0, c1 = [k.reshape(p, (-1, 1, 1)) for p in k.split(transform, 8, axis=1)]
+        projection = k.add(k.add(k.multiply(c0, xs), k.multiply(c1, ys)), 1.0)
+        in_x = k.divide(k.add(k.add(k.multiply(a0, xs), k.multiply(a1, ys)), a2), projection)
+        in_y = k.divide(k.add(k.add(k.multiply(b0, xs), k.multiply(b1, ys)), b2), projection)
+        in_x = _map_coordinate(k, in_x, width, fill_mode)
+        in_y = _map_coordinate(k, in_y, height, fill_mode)
+        flat = k.reshape(work, (-1, channels))
+        rows = k.reshape(k.multiply(k.arange(0, batch, dtype="int32"), height), (-1, 1, 1))
+        fill = k.cast(k.convert_to_tensor(fill_value), k.dtype(work))
+
+        def read(iy, ix):
+            """Pixels at integer coordinates (float tensors), ``fill_value`` outside the image."""
+            inside = k.logical_and(k.logical_and(k.greater_equal(iy, 0.0), k.less_equal(iy, height - 1.0)),
+                                   k.logical_and(k.greater_equal(ix, 0.0), k.less_equal(ix, width - 1.0)))
+            iy = k.cast(k.clip(iy, 0.0, height - 1.0), "int32")
+            ix = k.cast(k.clip(ix, 0.0, width - 1.0), "int32")
+            index = k.add(k.multiply(k.add(rows, iy), width), ix)
+            values = k.reshape(k.take(flat, k.reshape(index, (-1,)), axis=0), (-1, height, width, channels))
+            return k.where(k.expand_dims(inside, -1), values, fill)
+
+        if interpolation == "nearest":
+            # std::round: half away from zero.
+            out = read(k.multiply(k.sign(in_y), k.floor(k.add(k.abs(in_y), 0.5))),
+                       k.multiply(k.sign(in_x), k.floor(k.add(k.abs(in_x), 0.5))))
+        else:
+            x0, y0 = k.floor(in_x), k.floor(in_y)
+            x1, y1 = k.add(x0, 1.0), k.add(y0, 1.0)
+            wx0, wx1 = k.expand_dims(k.subtract(x1, in_x), -1), k.expand_dims(k.subtract(in_x, x0), -1)
+            wy0, wy1 = k.expand_dims(k.subtract(y1, in_y), -1), k.expand_dims(k.subtract(in_y, y0), -1)
+            top = k.add(k.multiply(wx0, read(y0, x0)), k.multiply(wx1, read(y0, x1)))
+            bottom = k.add(k.multiply(wx0, read(y1, x0)), k.multiply(wx1, read(y1, x1)))
+            out = k.add(k.multiply(wy0, top), k.multiply(wy1, bottom))
+        if dtype not in FLOAT_DTYPES:
+            out = k.cast(k.round(out), dtype)
+        return k.squeeze(out, axis=0) if unbatched else out
+    return affine_transform
+
+
+def _composite_normalize_batch(k):
+    def normalize_batch(x, axis, offset=None, scale=None, epsilon=0.001):
+        rank = k.ndim(x)
+        if rank == 0:
+            raise InvalidArgumentError("normalize_batch: x must have rank >= 1, got a scalar")
+        axis = normalize_axis(axis, rank, "normalize_batch")
+        mean, variance = k.moments(x, tuple(i for i in range(rank) if i != axis))
+        outputs = k.batch_normalization(x, mean, variance, axis, offset=offset, scale=scale, epsilon=epsilon)
+        return outputs, k.stop_gradient(mean), k.stop_gradient(variance)
+    return normalize_batch
+
+
+def layer_norm_axes(axis, rank, op="layer_normalization"):
+    """``axis`` (an int or a sequence) as sorted non-negative axes, checked against ``rank``."""
+    axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
+    if not axes:
+        raise InvalidArgumentError(f"{op}: axis must name at least one axis, got {axis!r}")
+    resolved = sorted(normalize_axis(int(a), rank, op) for a in axes)
+    if len(set(resolved)) != len(resolved):
+        raise InvalidArgumentError(f"{op}: axis {axis!r} names the same axis twice for a tensor of rank {rank}")
+    return resolved
+
+
+def _composite_layer_normalization(k):
+    def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=0.001):
+        rank = k.ndim(x)
+        axes = layer_norm_axes(axis, rank)
+        shape = k.shape(x)
+        broadcast = tuple(shape[i] if i in axes else 1 for i in range(rank))
+        normalized = tuple(shape[i] for i in axes)
+
+        def along(t, name):
+            if tuple(k.shape(t)) != normalized:
+                raise InvalidArgumentError(f"layer_normalization: {name} of shape {tuple(k.shape(t))} does not "
+                                           f"match the normalized axes {axes} of x (shape {tuple(shape)}): "
+                                           f"expected {normalized}")
+            return k.reshape(t, broadcast)
+
+        mean, variance = k.moments(x, tuple(axes), keepdims=True)
+        inv = k.rsqrt(k.add(variance, epsilon))
+        if gamma is not None:
+            inv = k.multiply(inv, along(gamma, "gamma"))
+        shift = k.negative(k.multiply(mean, inv))
+        if beta is not None:
+            shift = k.add(shift, along(beta, "beta"))
+        return k.add(k.multiply(x, inv), shift)
+    return layer_normalization
 
 
 COMPOSITES = {

@@ -28,9 +28,10 @@ from .elementwise import (abs, add, ceil, clip, cos, divide, equal, erf, exp, ex
                           rsqrt, sign, sin, sqrt, square, subtract, tanh, where)
 from .linalg import dot, einsum, matmul, tensordot
 from .nn import (batch_normalization, binary_crossentropy, categorical_crossentropy, elu, gelu, hard_sigmoid,
-                 leaky_relu, log_softmax, moments, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
-                 sparse_categorical_crossentropy, stop_gradient)
+                 layer_normalization, leaky_relu, log_softmax, moments, normalize_batch, relu, relu6, selu, sigmoid,
+                 silu, softmax, softplus, softsign, sparse_categorical_crossentropy, stop_gradient)
 from .optimizers import adam_update, sgd_update
+from .recurrent import gru, lstm
 from .random_ops import dropout, normal, randint, set_random_seed, shuffle, truncated_normal, uniform
 from .reductions import (all, any, argmax, argmin, cumprod, cumsum, logsumexp, max, mean, min, prod, std, sum,
                          var)

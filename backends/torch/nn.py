@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..protocol import EPSILON, InvalidArgumentError, normalize_axis
+from ..protocol import EPSILON, InvalidArgumentError, layer_norm_axes, normalize_axis
 from .core import FLOAT32, INT64, ON_CPU, Tensor, _convert, as_tensor, axis_tuple, float_tensor
 
 
@@ -115,6 +115,76 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
     if offset is None:
         return centered * inv
     return torch.addcmul(along(offset, "offset"), centered, inv)
+
+
+def normalize_batch(x, axis, offset=None, scale=None, epsilon=0.001):
+    # torch's fused kernel: statistics and normalization in one pass, one fused backward.
+    x = float_tensor(x)
+    rank = x.dim()
+    if rank == 0:
+        raise InvalidArgumentError("normalize_batch: x must have rank >= 1, got a scalar")
+    axis = normalize_axis(int(axis), rank, "normalize_batch")
+    dt = x.dtype
+    channels = x.shape[axis]
+
+    # float32 statistics for half inputs, as Keras.
+    xc = x if dt is FLOAT32 or dt is torch.float64 else x.to(FLOAT32)
+
+    def param(t, name):
+        if t is None:
+            return None
+        t = as_tensor(t)
+        if t.numel() != channels or t.dim() > 1:
+            raise InvalidArgumentError(f"normalize_batch: {name} of shape {tuple(t.shape)} does not match "
+                                       f"axis {axis} of x (shape {tuple(x.shape)})")
+        return t if t.dtype is xc.dtype else t.to(xc.dtype)
+
+    weight, bias = param(scale, "scale"), param(offset, "offset")
+    # The kernel wants channels on dim 1 (any strides: a channels_last view stays fast).
+    xc = xc.unsqueeze(0) if rank == 1 else (xc.movedim(axis, 1) if axis != 1 else xc)
+    out, mean, invstd = torch.native_batch_norm(xc, weight, bias, None, None, True, 0.0, float(epsilon))
+    out = out.squeeze(0) if rank == 1 else (out.movedim(1, axis) if axis != 1 else out)
+    with torch.no_grad():
+        variance = torch.clamp(invstd.reciprocal().square() - float(epsilon), min=0.0)
+    mean = mean.detach()
+    if out.dtype is not dt:
+        out, mean, variance = out.to(dt), mean.to(dt), variance.to(dt)
+    return out, mean, variance
+
+
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=0.001):
+    x = float_tensor(x)
+    rank = x.dim()
+    axes = layer_norm_axes(axis, rank)
+    normalized = tuple(x.shape[a] for a in axes)
+    dt = x.dtype
+    xc = x if dt is FLOAT32 or dt is torch.float64 else x.to(FLOAT32)  # float32 statistics, as Keras
+
+    def param(t, name):
+        if t is None:
+            return None
+        t = as_tensor(t)
+        if tuple(t.shape) != normalized:
+            raise InvalidArgumentError(f"layer_normalization: {name} of shape {tuple(t.shape)} does not match the "
+                                       f"normalized axes {axes} of x (shape {tuple(x.shape)}): expected "
+                                       f"{normalized}")
+        return t if t.dtype is xc.dtype else t.to(xc.dtype)
+
+    weight, bias = param(gamma, "gamma"), param(beta, "beta")
+    if axes == list(range(rank - len(axes), rank)):
+        # The trailing axes: torch's fused kernel (one pass forward, one fused backward).
+        out = F.layer_norm(xc, normalized, weight, bias, float(epsilon))
+    else:
+        variance, mean = torch.var_mean(xc, dim=axes, correction=0, keepdim=True)
+        inv = torch.rsqrt(variance + epsilon)
+        broadcast = [x.shape[i] if i in axes else 1 for i in range(rank)]
+        if weight is not None:
+            inv = inv * weight.reshape(broadcast)
+        shift = -mean * inv
+        if bias is not None:
+            shift = shift + bias.reshape(broadcast)
+        out = xc * inv + shift
+    return out if out.dtype is dt else out.to(dt)
 
 
 # ------------------------------------------------------------------ cross-entropies

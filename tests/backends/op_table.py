@@ -1017,6 +1017,15 @@ RANDOM_OPS = ("normal", "uniform", "truncated_normal", "randint", "shuffle", "dr
 #: Ops that update Variables in place and return None: tested step by step against
 #: NumPy in test_optimizer_ops.py (natively, as composites and compiled), not here.
 STATEFUL_OPS = ("adam_update", "sgd_update")
+#: Image resampling ops: tested against loop references of TensorFlow's kernels in test_image_ops.py.
+IMAGE_OPS = ("resize", "affine_transform")
+#: Fused recurrent loops (multi-step, several outputs): tested against NumPy loops, with
+#: gradients vs finite differences, natively and as composites, in test_recurrent_ops.py.
+RECURRENT_OPS = ("lstm", "gru")
+#: Training-mode batch normalization (outputs plus gradient-free batch statistics) and layer
+#: normalization: tested against NumPy, with gradients vs finite differences, natively and as
+#: composites, in test_normalization_ops.py.
+NORMALIZATION_OPS = ("normalize_batch", "layer_normalization")
 
 BY_ID = {case.id: case for case in CASES}
 assert len(BY_ID) == len(CASES), "duplicate case ids"

@@ -38,9 +38,13 @@ def test_services_have_the_contract_shape(backend):
 
 
 def test_every_op_has_conformance_cases():
-    from op_table import CASES, RANDOM_OPS, STATEFUL_OPS
+    from op_table import CASES, IMAGE_OPS, NORMALIZATION_OPS, RANDOM_OPS, RECURRENT_OPS, STATEFUL_OPS
 
-    covered = {case.op for case in CASES} | set(RANDOM_OPS) | set(STATEFUL_OPS)
+    covered = ({case.op for case in CASES} | set(RANDOM_OPS) | set(STATEFUL_OPS) | set(RECURRENT_OPS)
+               | set(IMAGE_OPS) | set(NORMALIZATION_OPS))
     assert sorted(set(protocol.OPS) - covered) == []
     assert set(RANDOM_OPS) <= set(protocol.OPS)
     assert set(STATEFUL_OPS) <= set(protocol.OPS)
+    assert set(RECURRENT_OPS) <= set(protocol.OPS)
+    assert set(IMAGE_OPS) <= set(protocol.OPS)
+    assert set(NORMALIZATION_OPS) <= set(protocol.OPS)
