@@ -330,6 +330,71 @@ def test_training_flag_propagates_to_sublayers():
     assert outer.forced.seen == [False, False, False]  # an explicit value wins
 
 
+def test_training_flag_on_repeated_tensor_calls():
+    # From the second call on, a layer takes the eager fast path: the flag must resolve the same way.
+    outer = Outer()
+    x = hl.ops.convert_to_tensor(np.ones((1, 2), np.float32))
+    for _ in range(3):
+        outer(x, training=True)
+        outer(x)
+        outer(x, training=False)
+    assert outer.inner.seen == [True, None, False] * 3
+    assert outer.forced.seen == [False] * 9
+
+
+# ------------------------------------------------------ repeated eager calls
+
+
+def test_repeated_calls_still_convert_check_and_rebuild_nothing(rng):
+    layer = Dense(3, name="repeat")
+    x = rng.normal(size=(4, 5)).astype(np.float32)
+    tensor = hl.ops.convert_to_tensor(x)
+    first = to_numpy(layer(tensor))
+    for _ in range(3):
+        np.testing.assert_array_equal(to_numpy(layer(tensor)), first)
+    kernel, bias = layer.get_weights()
+    # Another dtype is still cast to the layer's dtype; a NumPy array is still converted.
+    out = layer(x.astype(np.float64))
+    assert hl.ops.dtype(out) == "float32"
+    np.testing.assert_allclose(to_numpy(out), x @ kernel + bias, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(to_numpy(layer(x)), first, rtol=1e-6, atol=1e-6)
+    # Other batch sizes pass; a wrong feature size still fails, named, after many good calls.
+    assert to_numpy(layer(hl.ops.convert_to_tensor(x[:2]))).shape == (2, 3)
+    with pytest.raises(ValueError) as info:
+        layer(hl.ops.convert_to_tensor(np.ones((4, 6), np.float32)))
+    assert "repeat" in str(info.value) and "axis -1" in str(info.value)
+    # A new input spec applies at once.
+    layer.input_spec = hl.layers.InputSpec(ndim=3)
+    with pytest.raises(ValueError, match="ndim=3"):
+        layer(tensor)
+    assert len(layer.weights) == 2
+
+
+class LossAdder(Layer):
+    def call(self, x):
+        self.add_loss(hl.ops.sum(x))
+        return x
+
+
+def test_losses_are_replaced_not_accumulated_over_repeated_calls(rng):
+    x = rng.normal(size=(4, 3)).astype(np.float32)
+    activity = Dense(3, activity_regularizer=regularizers.L1(0.1), name="act")
+    model_a = hl.Sequential([hl.Input((3,)), activity, LossAdder()])
+    model_b = hl.Sequential([hl.Input((3,)), LossAdder()])
+    for scale in (1.0, 2.0, 3.0):
+        data = hl.ops.convert_to_tensor(scale * x)
+        y = to_numpy(model_a(data))
+        assert len(model_a.losses) == 2
+        assert float(to_numpy(model_a.losses[1])) == pytest.approx(y.sum(), rel=1e-5, abs=1e-5)
+        # Calling another model leaves this one's losses alone (and vice versa).
+        model_b(data)
+        assert len(model_a.losses) == 2 and len(model_b.losses) == 1
+        assert float(to_numpy(model_b.losses[0])) == pytest.approx(scale * x.sum(), rel=1e-5, abs=1e-5)
+    # A layer called on its own clears only its own losses.
+    activity(hl.ops.convert_to_tensor(x))
+    assert len(activity.losses) == 1 and len(model_a.losses) == 2
+
+
 # ----------------------------------------------------------- regularization
 
 

@@ -81,6 +81,19 @@ def test_sequential_add_input_shape_and_lazy_build(rng):
     assert explicit.pop().units == 2 and explicit.outputs[0].shape == (None, 4)
 
 
+def test_sequential_calls_follow_add_and_pop(rng):
+    model = hl.Sequential([Input((3,)), Dense(4)])
+    x = hl.ops.convert_to_tensor(rng.normal(size=(2, 3)).astype(np.float32))
+    for _ in range(2):
+        assert to_numpy(model(x)).shape == (2, 4)
+    model.add(Dense(2))
+    assert to_numpy(model(x)).shape == (2, 2)
+    model.pop()
+    assert to_numpy(model(x)).shape == (2, 4)
+    np.testing.assert_allclose(to_numpy(model(x)), mlp_numpy(to_numpy(x), model.get_weights(), [lambda z: z]),
+                               rtol=1e-5, atol=1e-5)
+
+
 def test_sequential_shape_error_when_adding(rng):
     model = hl.Sequential([Input((3,)), Dense(4)], name="seq_err")
     prebuilt = Dense(2, name="needs_five")

@@ -136,10 +136,15 @@ def _is_float(dtype: str) -> bool:
 # mutated, or a weight is added. (Structure changes are rare; calls are not.)
 
 _VERSION = [0]
+# Advanced whenever a loss is added to any layer (and on every structure change): a
+# layer whose subtree was emptied of losses at the current epoch need not be walked
+# again to clear them (see ``Layer._clear_losses``).
+_LOSS_EPOCH = [0]
 
 
 def _bump() -> None:
     _VERSION[0] += 1
+    _LOSS_EPOCH[0] += 1
 
 
 def _mutator(name, base):
@@ -181,7 +186,10 @@ def _track(value):
 _LAYER_KWARGS = ("input_shape", "input_dim", "batch_size", "batch_input_shape", "activity_regularizer")
 # Attributes that hold bookkeeping, never sublayers.
 _UNTRACKED = frozenset({"_inbound_nodes", "_trainable_variables", "_non_trainable_variables", "_losses",
-                        "_auto_config", "input_spec", "_build_input_shape", "_output_shapes", "_cache"})
+                        "_auto_config", "input_spec", "_build_input_shape", "_output_shapes", "_cache",
+                        "_fast_call", "_losses_cleared_at", "_call_plan", "_output_masks"})
+# Attributes the eager fast path (``_FastCall``) depends on: setting one drops it.
+_FAST_CALL_KEYS = frozenset({"built", "autocast", "_dtype", "_convert_input_args"})
 
 
 def _default_build(method):
@@ -229,7 +237,9 @@ class Layer:
         self._trainable = bool(trainable)
         self.built = False
         self.input_spec = None
-        self.supports_masking = False
+        # As Keras 3: a layer that defines compute_mask supports masking; others drop masks
+        # unless they set supports_masking (pass-through layers such as Dense do).
+        self.supports_masking = type(self).compute_mask is not Layer.compute_mask
         self._trainable_variables = []
         self._non_trainable_variables = []
         self._losses = []
@@ -314,6 +324,10 @@ class Layer:
             if isinstance(value, _TRACKABLE) or isinstance(old, _TRACKABLE):
                 value = _track(value)
                 _bump()
+            elif name in _FAST_CALL_KEYS:
+                self.__dict__.pop("_fast_call", None)
+        elif name == "_losses" and value:
+            _LOSS_EPOCH[0] += 1
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
@@ -475,19 +489,25 @@ class Layer:
         """Add a scalar tensor to ``losses`` (from ``call``; cleared at the next outermost call)."""
         for value in tree.flatten(loss):
             self._losses.append(value)
+        _LOSS_EPOCH[0] += 1
 
     def _clear_losses(self) -> None:
+        """Empty ``_losses`` in this layer's subtree (only walked when a loss may have been added since)."""
+        epoch = _LOSS_EPOCH[0]
+        if self.__dict__.get("_losses_cleared_at") == epoch:
+            return
         for layer in self._flatten_layers(include_self=True):
             if layer._losses:
                 layer._losses = []
+        self._losses_cleared_at = epoch
 
     @property
     def losses(self) -> list:
         """Losses of the last call (``add_loss``, activity regularization) + weight penalties."""
         losses = []
-        layers = self._flatten_layers(include_self=True)
-        for layer in layers:
-            losses.extend(layer._losses)
+        for layer in self._flatten_layers(include_self=True):
+            if layer._losses:
+                losses.extend(layer._losses)
         for variable in self.trainable_weights:
             regularizer = getattr(variable, "regularizer", None)
             if regularizer is not None:
@@ -525,11 +545,61 @@ class Layer:
         return x
 
     def __call__(self, *args, **kwargs):
+        # The eager fast path: one argument of a type and dtype this layer has already
+        # taken as is (see ``_FastCall``), no keyword but a plain ``training`` flag. It
+        # does what the general path below does, minus the work whose answer is known.
+        fast = self.__dict__.get("_fast_call")
+        if fast is not None and len(args) == 1:
+            training = kwargs.get("training", _NOT_PLAIN) if kwargs else None
+            if (training is None or training is True or training is False) and len(kwargs) <= 1:
+                x = args[0]
+                dtypes = fast.inputs.get(type(x))
+                if dtypes is not None and (dtypes is _ANY_DTYPE or x.dtype in dtypes):
+                    spec = self.input_spec
+                    if spec is not None:
+                        shape = x.shape
+                        checked = fast.checked
+                        if checked[0] is not spec or checked[1] != shape:
+                            assert_input_compatibility(spec, x, self.name)
+                            fast.checked = (spec, shape)
+                    try:
+                        stack = _STATE.stack
+                    except AttributeError:
+                        stack = _call_stack()
+                    if training is None:
+                        if stack:
+                            training = stack[-1]
+                        if training is None:
+                            training = fast.training_default
+                    outermost = not stack
+                    stack.append(training)
+                    try:
+                        if outermost and self.__dict__.get("_losses_cleared_at") != _LOSS_EPOCH[0]:
+                            self._clear_losses()
+                        if training is not None and fast.accepts_training:
+                            outputs = self.call(x, training=training)
+                        else:
+                            outputs = self.call(x)
+                        if self.activity_regularizer is not None:
+                            self._add_activity_losses(outputs)
+                        if self._output_shapes is None:
+                            self._output_shapes = tree.map_structure(
+                                lambda t: _shape_of(t) if ops.is_tensor(t) else None, outputs)
+                    finally:
+                        stack.pop()
+                    return outputs
+        return self._general_call(args, kwargs)
+
+    def _general_call(self, args, kwargs):
+        """``__call__`` for any arguments: symbolic or real, nested, with masks or other keywords."""
         if not args:
             if "inputs" not in kwargs:
                 raise ValueError(f"layer {self.name!r} was called without inputs")
             args = (kwargs.pop("inputs"),)
-        first = args[0]
+        first = original = args[0]
+        # Whether a later call with an argument like this one may take the fast path.
+        flag = kwargs.get("training", _NOT_PLAIN) if kwargs else None
+        plain = len(args) == 1 and len(kwargs) <= 1 and (flag is None or flag is True or flag is False)
         if self._convert_input_args:
             if len(args) == 1 and not isinstance(first, (list, tuple, dict)):
                 args = (self._convert_input(first),)
@@ -578,7 +648,31 @@ class Layer:
             if explicit_training is not None:
                 node_kwargs["training"] = explicit_training
             Node(self, args, node_kwargs, outputs)
+        elif plain and self.built and first is original:
+            self._remember_plain_input(original)
         return outputs
+
+    def _remember_plain_input(self, x) -> None:
+        """Let later calls on tensors of ``x``'s type (and dtype, when inputs are converted) skip
+        the conversion, the symbolic check and the signature lookup (see ``_FastCall``)."""
+        kind = type(x)
+        if issubclass(kind, (SymbolicTensor, list, tuple, dict)) or not (kind is np.ndarray or ops.is_tensor(x)) \
+                or not (hasattr(x, "dtype") and hasattr(x, "shape")):
+            return
+        fast = self.__dict__.get("_fast_call")
+        if fast is None:
+            fast = _FastCall(type(self))
+        if not self._convert_input_args:
+            fast.inputs[kind] = _ANY_DTYPE
+        else:
+            dtypes = fast.inputs.get(kind)
+            if dtypes is _ANY_DTYPE:
+                return
+            try:
+                fast.inputs[kind] = (dtypes or frozenset()) | {x.dtype}
+            except TypeError:  # an unhashable dtype object: keep to the general path
+                return
+        self.__dict__["_fast_call"] = fast
 
     def _add_activity_losses(self, outputs) -> None:
         for output in tree.flatten(outputs):
@@ -590,6 +684,7 @@ class Layer:
                 # Keras 3 divides by the batch size so the strength does not depend on it.
                 loss = ops.divide(loss, float(shape[0]))
             self._losses.append(loss)
+            _LOSS_EPOCH[0] += 1
 
     def _symbolic_call(self, args, kwargs):
         outputs = self.compute_output_spec(*args, **kwargs)
@@ -598,6 +693,16 @@ class Layer:
         return tree.map_structure(
             lambda t: SymbolicTensor(t.shape, t.dtype) if is_symbolic(t) and (id(t) in inputs or t._history)
             else t, outputs)
+
+    # ----------------------------------------------------------------- masks
+    def compute_mask(self, inputs, mask=None):
+        """The mask of this layer's output(s) given the mask of its first input (``None``: no mask).
+
+        Model executors call it after ``call`` when ``supports_masking`` is true (else the mask
+        is dropped); the default passes ``mask`` through. Masks are boolean tensors, true =
+        keep (Keras's convention), e.g. ``(batch, steps)`` for sequences.
+        """
+        return mask
 
     # ------------------------------------------------------- shape inference
     def compute_output_shape(self, input_shape):
@@ -711,6 +816,40 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+class _AnyDtype:
+    """``_FastCall.inputs`` value: every dtype of this type is taken as is (no conversion)."""
+
+
+_ANY_DTYPE = _AnyDtype()
+_NOT_PLAIN = object()
+
+
+class _FastCall:
+    """What a built layer's eager ``__call__`` needs, learned from its general path.
+
+    inputs: ``{tensor type: dtypes}`` — a single argument of that type and of one of
+    those dtypes (engine dtype objects) comes out of input conversion unchanged, or
+    ``_ANY_DTYPE`` for layers that convert nothing (models); such an argument is a
+    plain tensor, never symbolic or nested. checked: ``(input_spec, shape)`` of the
+    last argument that passed the input-spec check (the check depends on the shape
+    alone, so an equal shape under the same spec object passes again).
+
+    Dropped when ``built``, ``autocast``, the dtype or ``_convert_input_args`` is set;
+    the input spec is compared by identity (assign a new ``InputSpec`` rather than
+    mutating one in place).
+    """
+
+    __slots__ = ("inputs", "checked", "accepts_training", "training_default")
+
+    def __init__(self, cls):
+        self.inputs = {}
+        self.checked = (None, None)
+        self.accepts_training, self.training_default, _ = _call_signature(cls)
+
+    def __deepcopy__(self, memo):
+        return None  # a deep-copied layer learns its own (``__call__`` reads None as "not yet")
 
 
 def _has_symbolic(args, kwargs) -> bool:

@@ -104,6 +104,7 @@ class Node:
         self.output_structure = outputs
         self.outputs = tree.flatten(outputs)
         self.index = len(layer._inbound_nodes)
+        self._fill_plan = None
         layer._inbound_nodes.append(self)
         for i, tensor in enumerate(self.outputs):
             tensor._history = (layer, self.index, i)
@@ -119,11 +120,33 @@ class Node:
 
     def fill_in(self, values: dict):
         """``(args, kwargs)`` with each symbolic tensor replaced by ``values[id(tensor)]``."""
+        plan = self._fill_plan
+        if plan is None:
+            plan = self._fill_plan = self._make_fill_plan()
+        kind = plan[0]
+        if kind == "one":
+            return (values[plan[1]],), {}
+        if kind == "flat":
+            args = tuple(a if i is None else values[i] for i, a in plan[1])
+            kwargs = {k: v if i is None else values[i] for k, i, v in plan[2]}
+            return args, kwargs
+
         def fill(x):
             return values[id(x)] if is_symbolic(x) else x
         args = tree.map_structure(fill, self.call_args) if self.call_args else ()
         kwargs = tree.map_structure(fill, self.call_kwargs) if self.call_kwargs else {}
         return args, kwargs
+
+    def _make_fill_plan(self) -> tuple:
+        """How ``fill_in`` rebuilds the arguments, worked out once: ``("one", id)`` for a single
+        symbolic argument, ``("flat", args, kwargs)`` when no argument is nested, else ``("nested",)``."""
+        args, kwargs = self.call_args, self.call_kwargs
+        if any(tree.is_nested(v) for v in args) or any(tree.is_nested(v) for v in kwargs.values()):
+            return ("nested",)
+        if len(args) == 1 and not kwargs and is_symbolic(args[0]):
+            return ("one", id(args[0]))
+        return ("flat", [(id(a) if is_symbolic(a) else None, a) for a in args],
+                [(k, id(v) if is_symbolic(v) else None, v) for k, v in kwargs.items()])
 
     def __repr__(self):
         return f"<Node {self.layer.name}[{self.index}] inputs={len(self.input_tensors)} outputs={len(self.outputs)}>"

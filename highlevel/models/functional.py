@@ -40,6 +40,11 @@ class Graph:
             raise ValueError(f"model {owner!r}: the same tensor appears twice in inputs")
         self.owner = owner
         self._map()
+        self.input_checks = [InputCheck(self, i) for i in range(len(self.inputs))]
+        structure = outputs
+        # One output (bare, or alone in a list/tuple): ``pack_outputs`` returns it as is.
+        self._single_output = not tree.is_nested(structure) or (
+            isinstance(structure, (list, tuple)) and len(structure) == 1 and not tree.is_nested(structure[0]))
 
     # ------------------------------------------------------------------ mapping
     def _map(self):
@@ -141,20 +146,28 @@ class Graph:
         values = {id(t): v for t, v in zip(self.inputs, flat_inputs)}
         for node in self._run_order:
             args, kwargs = node.fill_in(values)
-            outputs = tree.flatten(call(node, args, kwargs))
-            if len(outputs) != len(node.outputs):
+            result = call(node, args, kwargs)
+            node_outputs = node.outputs
+            if len(node_outputs) == 1 and not isinstance(result, (list, tuple, dict)):
+                values[id(node_outputs[0])] = result  # the common case, without flattening
+                continue
+            outputs = tree.flatten(result)
+            if len(outputs) != len(node_outputs):
                 raise ValueError(f"layer {node.layer.name!r} returned {len(outputs)} outputs when called in model "
-                                 f"{self.owner!r}, but {len(node.outputs)} when the graph was built")
-            for t, value in zip(node.outputs, outputs):
+                                 f"{self.owner!r}, but {len(node_outputs)} when the graph was built")
+            for t, value in zip(node_outputs, outputs):
                 values[id(t)] = value
         return [values[id(t)] for t in self.outputs]
 
+    def flatten_inputs(self, inputs, model_name: str) -> list:
+        """``flatten_inputs(self, inputs, model_name)``: the model's inputs as a flat, checked list."""
+        return flatten_inputs(self, inputs, model_name)
+
     def pack_outputs(self, flat):
         """The outputs in the structure given to the model (a one-element list is unpacked, as Keras)."""
-        structure = self.output_structure
-        if isinstance(structure, (list, tuple)) and len(structure) == 1 and not tree.is_nested(structure[0]):
+        if self._single_output:
             return flat[0]
-        return tree.pack_sequence_as(structure, flat)
+        return tree.pack_sequence_as(self.output_structure, flat)
 
 
 # --------------------------------------------------------------------- inputs
@@ -205,6 +218,38 @@ def standardize_input(x, ref: SymbolicTensor, model_name: str, input_name: str):
     return x
 
 
+class InputCheck:
+    """``standardize_input`` for input ``index`` of ``graph``, remembering what passes unchanged.
+
+    A tensor comes back as is when it already has the input's dtype and a compatible
+    shape of the same rank. That depends on its type and dtype (``dtypes``: engine dtype
+    objects per tensor type) and on its shape alone (``shape``: the last such shape), so
+    later inputs matching both skip the conversion and the shape comparison.
+    """
+
+    __slots__ = ("graph", "index", "dtypes", "shape")
+
+    def __init__(self, graph, index):
+        self.graph, self.index = graph, index
+        self.dtypes: dict = {}
+        self.shape = None
+
+    def __call__(self, x, model_name: str):
+        dtypes = self.dtypes.get(type(x))
+        if dtypes is not None and x.dtype in dtypes and x.shape == self.shape:
+            return x
+        ref = self.graph.inputs[self.index]
+        out = standardize_input(x, ref, model_name, input_names(self.graph)[self.index])
+        if out is x and not is_symbolic(x) and ops.is_tensor(x) and hasattr(x, "dtype") and hasattr(x, "shape"):
+            kind = type(x)
+            try:
+                self.dtypes[kind] = self.dtypes.get(kind, frozenset()) | {x.dtype}
+            except TypeError:  # an unhashable dtype object: keep to the general path
+                return out
+            self.shape = x.shape
+        return out
+
+
 def _is_array(value) -> bool:
     return is_symbolic(value) or ops.is_tensor(value) or hasattr(value, "__array_interface__")
 
@@ -223,9 +268,11 @@ def _expand_last(x):
 
 def flatten_inputs(graph: Graph, inputs, model_name: str) -> list:
     """The values given to the model as a flat list aligned with ``graph.inputs``."""
+    count = len(graph.inputs)
+    if count == 1 and not isinstance(inputs, (list, tuple, dict)):
+        return [graph.input_checks[0](inputs, model_name)]  # the common case, checked cheaply
     structure = graph.input_structure
     names = input_names(graph)
-    count = len(graph.inputs)
     if isinstance(inputs, dict):
         if isinstance(structure, dict):
             keys = sorted(structure)
@@ -248,7 +295,7 @@ def flatten_inputs(graph: Graph, inputs, model_name: str) -> list:
     if len(flat) != count:
         raise ValueError(f'model "{model_name}" expects {count} input(s) ({", ".join(names)}), but received '
                          f"{len(flat)}")
-    return [standardize_input(x, ref, model_name, name) for x, ref, name in zip(flat, graph.inputs, names)]
+    return [check(x, model_name) for x, check in zip(flat, graph.input_checks)]
 
 
 # ------------------------------------------------------------------- the model

@@ -11,7 +11,8 @@ Three ways to make one, as in Keras:
 from __future__ import annotations
 
 from highlevel import ops
-from highlevel.layers.layer import Layer, _bump, _call_signature, _default_build, _is_shape, _map_shapes
+from highlevel.layers.layer import Layer, _bump, _call_signature, _call_stack, _default_build, _is_shape, _map_shapes
+from highlevel.models.mask_plan import flatten_masks, graph_plan, run_masked
 from highlevel.saving import registry
 from highlevel.trainers.trainer import Trainer
 
@@ -40,6 +41,8 @@ class Model(Trainer, Layer):
         inputs = kwargs.pop("inputs", args[0] if args else None)
         outputs = kwargs.pop("outputs", args[1] if len(args) > 1 else None)
         Layer.__init__(self, **kwargs)
+        # Subclassed models drop masks unless they say otherwise (Keras); graph models forward them.
+        self.supports_masking = False
         if "__init__" in vars(Trainer):
             Trainer.__init__(self)
         self._graph = None
@@ -61,6 +64,7 @@ class Model(Trainer, Layer):
     def _init_graph(self, inputs, outputs):
         from highlevel.models.functional import Graph
         self._graph = Graph(inputs, outputs, owner=self.name)
+        self.supports_masking = True
         # The graph converts each input to its own Input's dtype.
         self._convert_input_args = False
         self.built = True
@@ -140,13 +144,34 @@ class Model(Trainer, Layer):
 
     # ------------------------------------------------------------------ call
     def call(self, inputs, training=None, mask=None):
-        if self._graph is None:
+        graph = self._graph
+        if graph is None:
             raise NotImplementedError(f"Model {type(self).__name__} ({self.name!r}) must implement "
                                       f"call(inputs, training=None), or be built with hl.Model(inputs, outputs)")
-        from highlevel.models import functional
-        flat = functional.flatten_inputs(self._graph, inputs, self.name)
-        outputs = self._graph.run(flat, _run_node)
-        return self._graph.pack_outputs(outputs)
+        flat = graph.flatten_inputs(inputs, self.name)
+        plan = graph.__dict__.get("_mask_plan") or graph_plan(graph)
+        if mask is None and not plan.active:
+            return graph.pack_outputs(graph.run(flat, _run_node))  # no masks anywhere: the plain run
+        outputs, masks = run_masked(graph, flat, flatten_masks(graph, mask), _run_node)
+        if len(_call_stack()) > 1:
+            # Inside another model: its executor asks compute_mask next, with the same inputs.
+            self.__dict__["_output_masks"] = (inputs, mask, graph.pack_outputs(masks))
+        return graph.pack_outputs(outputs)
+
+    def compute_mask(self, inputs, mask=None):
+        """The output mask(s) of a functional or Sequential model for ``inputs`` with input ``mask``
+        (``None`` where no layer produces or forwards one); a subclassed model forwards ``mask``."""
+        if self._graph is None:
+            return mask
+        if mask is None and not graph_plan(self._graph).active:
+            return None
+        stash = self.__dict__.pop("_output_masks", None)
+        if stash is None or stash[0] is not inputs or stash[1] is not mask:
+            # Not the inputs of the last nested call: run the graph for its masks.
+            flat = self._graph.flatten_inputs(inputs, self.name)
+            _, masks = run_masked(self._graph, flat, flatten_masks(self._graph, mask), _run_node)
+            return self._graph.pack_outputs(masks)
+        return stash[2]
 
     def compute_output_spec(self, *args, **kwargs):
         if self._graph is None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from highlevel import ops
 from highlevel.layers.input_layer import InputLayer
-from highlevel.layers.layer import Layer, _call_signature, _is_shape
+from highlevel.layers.layer import _VERSION, Layer, _call_signature, _call_stack, _is_shape
 from highlevel.layers.symbolic import SymbolicTensor, is_symbolic
 from highlevel.models import functional
-from highlevel.models.model import Model
+from highlevel.models.mask_plan import graph_plan, run_masked
+from highlevel.models.model import Model, _run_node
 from highlevel.saving import registry
 
 
@@ -110,6 +111,7 @@ class Sequential(Model):
                 self._layers.pop(0)
             raise
         self._convert_input_args = False
+        self.supports_masking = True
         self.built = True
 
     def _call_symbolic(self, layer, x):
@@ -122,13 +124,38 @@ class Sequential(Model):
 
     # ------------------------------------------------------------------ call
     def call(self, inputs, training=None, mask=None):
-        x = inputs
-        if self._graph is not None:
-            x = functional.standardize_input(x, self._graph.inputs[0], self.name, self._layers[0].name)
-        for layer in self._layers:
-            if not isinstance(layer, InputLayer):
-                x = layer(x)
+        # (``training`` reaches the layers through the call context.)
+        plan = self.__dict__.get("_call_plan")
+        if plan is None or plan[0] != _VERSION[0]:
+            plan = self._make_call_plan()
+        _, check, layers, masked = plan
+        x = inputs if check is None else check(inputs, self.name)
+        if masked or mask is not None:
+            return self._call_masked(inputs, x, mask)
+        for layer in layers:
+            x = layer(x)
         return x
+
+    def _call_masked(self, inputs, x, mask):
+        """The layers run with masks carried between them (a mask source inside, or ``mask`` given)."""
+        if self._graph is None:
+            for layer in self.layers:
+                x = layer(x)
+            return x
+        outputs, masks = run_masked(self._graph, [x], [mask], _run_node)
+        if len(_call_stack()) > 1:
+            # Inside another model: its executor asks compute_mask next, with the same inputs.
+            self.__dict__["_output_masks"] = (inputs, mask, masks[0])
+        return outputs[0]
+
+    def _make_call_plan(self):
+        """``(structure version, input check or None, layers to run)``, kept until the structure changes."""
+        graph = self._graph
+        check = graph.input_checks[0] if graph is not None else None
+        plan = (_VERSION[0], check, [layer for layer in self._layers if not isinstance(layer, InputLayer)],
+                graph is not None and graph_plan(graph).active)
+        self.__dict__["_call_plan"] = plan
+        return plan
 
     def compute_output_spec(self, inputs, training=None, mask=None):
         x = inputs

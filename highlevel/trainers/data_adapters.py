@@ -239,13 +239,16 @@ class GeneratorDataAdapter:
                                          nest.map_structure(convert, sample_weight))
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
 def to_batch_tensor(value):
     """A backend tensor for one leaf of a batch (NumPy first: the common case, checked cheaply)."""
     if not isinstance(value, np.ndarray):
         if ops.is_tensor(value):
             return value
         value = np.asarray(value)
-    if value.dtype == np.float64:
+    if value.dtype == _FLOAT64:  # (a dtype object compares faster than the np.float64 type)
         value = value.astype(np.float32)
     return ops.convert_to_tensor(value)
 
