@@ -13,7 +13,7 @@ from highlevel import backend, ops, utils  # noqa: E402
 from highlevel.ops import Variable  # noqa: E402
 
 _SUBMODULES = ("activations", "callbacks", "constraints", "initializers", "layers", "losses", "metrics",
-               "models", "optimizers", "regularizers", "saving", "trainers")
+               "models", "optimizers", "random", "regularizers", "saving", "trainers")
 _LAZY_ATTRIBUTES = {
     "Model": "highlevel.models",
     "Sequential": "highlevel.models",

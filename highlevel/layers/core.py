@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from highlevel import activations, constraints, initializers, ops, regularizers
+from highlevel import random as hl_random
 from highlevel.layers.input_spec import InputSpec
 from highlevel.layers.layer import Layer
 from highlevel.layers.symbolic import SymbolicTensor
@@ -125,7 +126,10 @@ class Dropout(_ShapeOnlyLayer):
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
-        self._calls = 0
+        # Seeded: masks from hl.random, whose state Variable advances on every training call, so
+        # the sequence of masks repeats, is the same on every backend, and a compiled TensorFlow
+        # step draws a fresh mask each step. Unseeded: the engine's own (faster) dropout op.
+        self._generator = None if seed is None else hl_random.SeedGenerator(seed)
         self.supports_masking = True
 
     def call(self, inputs, training=False):
@@ -133,13 +137,13 @@ class Dropout(_ShapeOnlyLayer):
             return inputs
         if self.rate == 1.0:
             return ops.zeros_like(inputs)
-        seed = None
-        if self.seed is not None:
-            # A different but repeatable mask per call. (A Python counter: inside a compiled
-            # TensorFlow step it is fixed at trace time, so unseeded dropout is preferable there.)
-            seed = self.seed + self._calls
-            self._calls += 1
-        return ops.dropout(inputs, self.rate, noise_shape=self.noise_shape, seed=seed)
+        if self._generator is None:
+            return ops.dropout(inputs, self.rate, noise_shape=self.noise_shape)
+        shape = ops.shape(inputs) if self.noise_shape is None else \
+            tuple(ops.shape(inputs)[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        keep = ops.greater_equal(hl_random.uniform(shape, self._generator.next()), self.rate)
+        scaled = ops.divide(inputs, 1.0 - self.rate)
+        return ops.where(keep, scaled, ops.zeros_like(scaled))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
