@@ -12,16 +12,19 @@ backend at import) the same models train on the same synthetic data with:
   "NumPy MLP >= 0.8x raw torch".
 
 Models: an MLP 784-256-256-10 (Adam, batch 128, sparse softmax cross-entropy from
-logits), a small CNN on 28x28x1 (a placeholder row until Conv2D exists), and a tiny
-20-10-1 regression (Adam, batch 32) that measures per-step overhead. Every contender
+logits), two conv nets on 28x28x1 (``cnn_contenders.py``: a small CNN and a 3-conv net), a tiny
+20-10-1 regression (Adam, batch 32) that measures per-step overhead, and an LSTM
+(50 steps x 32 features -> 64 units -> Dense 10, batch 64; ``rnn_contenders.py``). Every contender
 trains one epoch per round, contenders alternate within a round, the first round is
 a warm-up, and the table shows the median samples/s and ratios. One thread per
 engine (DESIGN.md: the machines are shared and noisy).
 
     python benchmarks/train_throughput.py [--rounds 5] [--engines torch tensorflow numpy] [--quick]
+                                          [--rows lstm mlp]
 
-Targets (issue 3): hl fit >= 0.9x the raw loop of the same engine on the MLP (and the
-CNN); faster than Keras 3 on every model; NumPy MLP >= 0.8x raw torch.
+Targets (issues 3, 4): hl fit >= 0.9x the raw loop of the same engine on the MLP (and the
+CNN, the LSTM); faster than Keras 3 on every model; NumPy MLP >= 0.8x raw torch; NumPy
+conv net within 4x of raw torch (>= 0.25x).
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rnn_contenders  # noqa: E402  (the LSTM row; imports no engine)
+import cnn_contenders  # noqa: E402  (the CNN rows; imports no engine)
+
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
               "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
 MODELS = {
@@ -41,7 +48,6 @@ MODELS = {
     "mlp 784-256-256-10": (784, (256, 256), 10, 128, 8192, "classify"),
     "tiny 20-10-1": (20, (10,), 1, 32, 4096, "regress"),
 }
-CNN_ROW = "cnn 28x28x1"
 
 
 # ------------------------------------------------------------------ contenders
@@ -215,7 +221,7 @@ RAW = {"torch": torch_contender, "tensorflow": tf_contender, "numpy": numpy_cont
 # ------------------------------------------------------------------ measuring
 
 
-def run_engine(engine: str, rounds: int, quick: bool) -> dict:
+def run_engine(engine: str, rounds: int, quick: bool, rows=None) -> dict:
     """In the child process: time every contender on every model; returns samples/s medians."""
     import importlib.util
 
@@ -233,6 +239,8 @@ def run_engine(engine: str, rounds: int, quick: bool) -> dict:
             pass
     results = {}
     for name, spec in MODELS.items():
+        if rows is not None and not any(r in name for r in rows):
+            continue
         if quick:
             spec = spec[:4] + (spec[4] // 4,) + spec[5:]
         np.random.seed(0)
@@ -244,20 +252,34 @@ def run_engine(engine: str, rounds: int, quick: bool) -> dict:
             contenders["raw torch"] = torch_contender(spec, x, y)
         if engine != "numpy" and importlib.util.find_spec("keras"):
             contenders["keras 3"] = keras_contender(spec, x, y)
-        times = {k: [] for k in contenders}
-        for round_index in range(rounds + 1):
-            for contender, epoch in contenders.items():
-                start = time.perf_counter()
-                epoch()
-                if round_index:   # round 0 warms up (tracing, allocation)
-                    times[contender].append(time.perf_counter() - start)
-        # Speeds are medians; ratios are medians of per-round ratios, which a shared machine's
-        # load drifting between rounds disturbs less than a ratio of medians.
-        results[name] = {k: {"speed": spec[4] / statistics.median(v),
-                             "ratios": {other: statistics.median(t_other / t for t, t_other in zip(v, times[other]))
-                                        for other in contenders}}
-                         for k, v in times.items()}
+        results[name] = time_contenders(contenders, rounds, spec[4])
+    if rows is None or any(r in rnn_contenders.ROW for r in rows):
+        np.random.seed(0)
+        contenders, samples = rnn_contenders.contenders(engine, quick)
+        results[rnn_contenders.ROW] = time_contenders(contenders, rounds, samples)
+    for row in cnn_contenders.ROWS:
+        if rows is None or any(r in row for r in rows):
+            np.random.seed(0)
+            contenders, samples = cnn_contenders.contenders(engine, quick, row)
+            results[row] = time_contenders(contenders, rounds, samples)
     return results
+
+
+def time_contenders(contenders: dict, rounds: int, samples: int) -> dict:
+    """Alternate the contenders' epochs for ``rounds`` timed rounds after a warm-up round."""
+    times = {k: [] for k in contenders}
+    for round_index in range(rounds + 1):
+        for contender, epoch in contenders.items():
+            start = time.perf_counter()
+            epoch()
+            if round_index:   # round 0 warms up (tracing, allocation)
+                times[contender].append(time.perf_counter() - start)
+    # Speeds are medians; ratios are medians of per-round ratios, which a shared machine's
+    # load drifting between rounds disturbs less than a ratio of medians.
+    return {k: {"speed": samples / statistics.median(v),
+                "ratios": {other: statistics.median(t_other / t for t, t_other in zip(v, times[other]))
+                           for other in contenders}}
+            for k, v in times.items()}
 
 
 def child_env(engine: str) -> dict:
@@ -274,12 +296,11 @@ def print_table(all_results: dict):
             continue
         for model, rows in results.items():
             for contender, row in rows.items():
-                vs_raw = f"{row['ratios']['raw loop']:6.2f}x"
+                vs_raw = f"{row['ratios']['raw loop']:6.2f}x" if "raw loop" in row["ratios"] else ""
                 vs_keras = f"{row['ratios']['keras 3']:8.2f}x" if "keras 3" in row["ratios"] else ""
                 print(f"{engine:<11} {model:<20} {contender:<11} {row['speed']:10.0f} {vs_raw:>7} {vs_keras:>9}")
-        print(f"{engine:<11} {CNN_ROW:<20} (placeholder: Conv2D arrives with issue 4)")
     print("\nTargets: hl fit >= 0.90x raw loop (MLP, CNN); hl fit > keras 3 on every model; "
-          "numpy hl fit >= 0.80x raw torch (MLP). Ratios: medians of per-round ratios.")
+          "numpy hl fit >= 0.80x raw torch (MLP), >= 0.25x (conv net). Ratios: medians of per-round ratios.")
     for engine, results in all_results.items():
         if "error" in results:
             continue
@@ -290,13 +311,20 @@ def print_table(all_results: dict):
                 checks.append(("vs raw loop", ratios["raw loop"], 0.9))
                 if "raw torch" in ratios:
                     checks.append(("vs raw torch", ratios["raw torch"], 0.8))
+            if model == rnn_contenders.ROW and "raw loop" in ratios:
+                checks.append(("vs raw loop", ratios["raw loop"], 0.9))
+            if model in cnn_contenders.ROWS:
+                if "raw loop" in ratios:
+                    checks.append(("vs raw loop", ratios["raw loop"], 0.9))
+                if "raw torch" in ratios and model.startswith("convnet"):
+                    checks.append(("vs raw torch", ratios["raw torch"], 0.25))
             if "keras 3" in ratios:
                 checks.append(("vs keras 3", ratios["keras 3"], 1.0))
                 if "hl fit xla" in rows:
                     checks.append(("xla vs keras 3", rows["hl fit xla"]["ratios"]["keras 3"], 1.0))
             for label, ratio, target in checks:
                 verdict = "ok" if ratio >= target else "MISSED"
-                print(f"  {engine:<11} {model:<20} {label:<15} {ratio:5.2f}x (target {target:.1f}x) {verdict}")
+                print(f"  {engine:<11} {model:<20} {label:<15} {ratio:5.2f}x (target {target:g}x) {verdict}")
 
 
 def main(argv=None):
@@ -304,17 +332,20 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds after one warm-up round")
     parser.add_argument("--engines", nargs="+", default=["torch", "tensorflow", "numpy"])
     parser.add_argument("--quick", action="store_true", help="a quarter of the samples per epoch")
+    parser.add_argument("--rows", nargs="+", help="only rows whose name contains one of these (e.g. lstm mlp)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
-        print(json.dumps(run_engine(args.child, args.rounds, args.quick)))
+        print(json.dumps(run_engine(args.child, args.rounds, args.quick, args.rows)))
         return None
     all_results = {}
     for engine in args.engines:
         command = [sys.executable, __file__, "--child", engine, "--rounds", str(args.rounds)]
         if args.quick:
             command.append("--quick")
+        if args.rows:
+            command += ["--rows", *args.rows]
         print(f"running {engine} ...", flush=True)
         done = subprocess.run(command, env=child_env(engine), capture_output=True, text=True)
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]

@@ -1,6 +1,6 @@
 """The examples run on the backend in use (short runs) and print correct numbers.
 
-All four scripts run in ONE subprocess (importing an engine takes seconds), each as
+All the scripts run in ONE subprocess (importing an engine takes seconds), each as
 ``__main__`` with small ``--epochs``/size arguments; the test then checks each
 script's printed results against independent computations.
 """
@@ -23,6 +23,10 @@ RUNS = {
     "gradient_descent.py": ["--epochs", "2", "--samples", "64"],
     "mlp_classifier.py": ["--epochs", "2", "--samples-per-class", "60", "--verbose", "0"],
     "gan.py": ["--epochs", "1", "--samples", "2048"],
+    "cnn_digits.py": ["--epochs", "4", "--samples-per-class", "100", "--verbose", "0"],
+    "autoencoder.py": ["--epochs", "3", "--samples", "1500", "--verbose", "0"],
+    "rnn_sequence.py": ["--epochs", "2", "--samples", "400", "--steps", "8", "--verbose", "0"],
+    "transformer_classifier.py": ["--epochs", "3", "--samples", "800", "--verbose", "0"],
 }
 MARK = "=== example "
 DRIVER = f"""
@@ -99,3 +103,61 @@ def test_gan_moves_toward_the_target(outputs):
     after = number(text, "final: generated mean")
     assert abs(after - 4.0) < abs(before - 4.0)
     assert re.search(r"epoch\s+1\s+d_loss [\d.]+\s+g_loss [\d.]+", text)
+
+
+def test_rnn_sequence_lstm_and_gru_learn(outputs):
+    text = outputs["rnn_sequence.py"]
+    for kind in ("lstm", "gru"):
+        assert number(text, f"{kind}: last epoch loss:") < number(text, f"{kind}: first epoch loss:")
+        evaluated = number(text, f"{kind}: test accuracy:")
+        assert evaluated == pytest.approx(number(text, f"{kind}: test accuracy: {evaluated:.4f} (from predict:"),
+                                          abs=1e-4)
+        assert evaluated > 0.5   # better than chance (the classes are about balanced)
+    module = load_example("rnn_sequence.py")
+    x, y = module.make_data(50, 8, np.random.default_rng(1))
+    tokens = x.argmax(axis=-1)
+    score = np.isin(tokens, module.POSITIVE).sum(1) - np.isin(tokens, module.NEGATIVE).sum(1)
+    np.testing.assert_array_equal(y, score > 0)
+    assert np.all(score != 0) and np.allclose(x.sum(-1), 1)
+
+
+def test_cnn_digits(outputs):
+    text = outputs["cnn_digits.py"]
+    evaluated = number(text, "test accuracy:")
+    assert evaluated == pytest.approx(number(text, "(from predict:"), abs=1e-4)
+    assert evaluated > 0.15   # chance is 0.1 after four short epochs
+    assert number(text, "last epoch loss:") < number(text, "first epoch loss:")
+    assert number(text, "epochs run:") == 4
+    # The generated digits: 10 balanced classes of 8x8 images in [0, 1].
+    x, y = load_example("cnn_digits.py").digit_images(5, np.random.default_rng(0))
+    assert x.shape == (50, 8, 8, 1) and x.min() >= 0 and x.max() <= 1
+    assert np.bincount(y).tolist() == [5] * 10
+
+
+def test_autoencoder_denoises(outputs):
+    text = outputs["autoencoder.py"]
+    assert number(text, "last epoch loss:") < number(text, "first epoch loss:")
+    # The printed noisy-input error is the script's data: recompute it independently.
+    module = load_example("autoencoder.py")
+    rng = np.random.default_rng(0)
+    clean = module.shape_images(1500, rng)
+    noisy = np.clip(clean + rng.normal(scale=0.3, size=clean.shape), 0.0, 1.0).astype(np.float32)
+    expected = np.mean((noisy[1350:] - clean[1350:]) ** 2)
+    assert number(text, "noisy input mse:") == pytest.approx(expected, abs=1e-5)
+    assert number(text, "denoised mse:") < expected   # the model removes noise, it does not add it
+    assert "code shape: (4, 4, 8)" in text
+
+
+def test_transformer_classifier_learns_word_order(outputs):
+    text = outputs["transformer_classifier.py"]
+    assert number(text, "last epoch loss:") < number(text, "first epoch loss:")
+    evaluated = number(text, "test accuracy:")
+    assert evaluated == pytest.approx(number(text, "(from predict:"), abs=1e-4)
+    assert evaluated > 0.6   # chance is about 0.5
+    module = load_example("transformer_classifier.py")
+    ids, y = module.make_data(40, 10, np.random.default_rng(3))
+    for row, label in zip(ids, y):
+        length = np.count_nonzero(row)
+        assert np.all(row[length:] == 0) and length >= 4 and np.all(row[:length] > 0)
+        a, b = np.flatnonzero(row == module.TOKEN_A), np.flatnonzero(row == module.TOKEN_B)
+        assert len(a) == 1 and len(b) == 1 and label == (a[0] < b[0])
