@@ -404,8 +404,8 @@ _ops(
     ("softplus", "x", "np.logaddexp(x, 0)", "Softplus, stable for large |x|."),
     ("softsign", "x", "x / (1 + np.abs(x))", "Softsign."),
     ("hard_sigmoid", "x", "np.clip(x / 6 + 0.5, 0, 1)", "Piecewise-linear sigmoid (Keras 3)."),
-    ("softmax", "x, axis=-1", "np.exp(x - logsumexp(x, axis, keepdims=True))", "Softmax."),
-    ("log_softmax", "x, axis=-1", "x - logsumexp(x, axis, keepdims=True)", "Log-softmax."),
+    ("softmax", "x, axis=-1", "np.exp(x - logsumexp(x, axis, keepdims=True))", "Softmax over an axis or a tuple of axes."),
+    ("log_softmax", "x, axis=-1", "x - logsumexp(x, axis, keepdims=True)", "Log-softmax over an axis or axes."),
     ("conv", "inputs, kernel, strides=1, padding='valid', dilation_rate=1",
      "sum over taps and channels: out[n, o..., g*Cog + j] = "
      "sum_{t, c} x_pad[n, o*s + t*d, g*Cig + c] * kernel[t..., c, g*Cog + j]",

@@ -107,6 +107,8 @@ def _last_axis(x, axis, op):
 def softmax(x, axis=-1):
     """``exp(x) / sum(exp(x))`` along ``axis``."""
     x = as_float(tensor(x))
+    if isinstance(axis, (tuple, list)):  # several axes (as keras.ops): tf.nn takes one
+        return tf.exp(log_softmax(x, axis))
     if _last_axis(x, axis, "softmax"):
         return _raw.Softmax(logits=x)
     return tf.nn.softmax(x, axis=axis)
@@ -115,6 +117,9 @@ def softmax(x, axis=-1):
 def log_softmax(x, axis=-1):
     """``x - logsumexp(x)`` along ``axis``."""
     x = as_float(tensor(x))
+    if isinstance(axis, (tuple, list)):
+        axes = [normalize_axis(int(a), x.shape.rank, "log_softmax") for a in axis]
+        return x - tf.reduce_logsumexp(x, axis=axes, keepdims=True)
     if _last_axis(x, axis, "log_softmax"):
         return _raw.LogSoftmax(logits=x)
     return tf.nn.log_softmax(x, axis=axis)

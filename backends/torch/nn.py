@@ -63,11 +63,17 @@ def hard_sigmoid(x):
 
 
 def softmax(x, axis=-1):
-    return torch.softmax(float_tensor(x), dim=axis)
+    x = float_tensor(x)
+    if isinstance(axis, (tuple, list)):  # several axes (as keras.ops): torch's kernel takes one
+        return torch.exp(log_softmax(x, axis))
+    return torch.softmax(x, dim=axis)
 
 
 def log_softmax(x, axis=-1):
-    return torch.log_softmax(float_tensor(x), dim=axis)
+    x = float_tensor(x)
+    if isinstance(axis, (tuple, list)):
+        return x - torch.logsumexp(x, dim=tuple(axis), keepdim=True)
+    return torch.log_softmax(x, dim=axis)
 
 
 def stop_gradient(x):

@@ -845,6 +845,7 @@ def _activations():
         add(op, "axis_-1", [f32(4, 5)], expected=fn)
         add(op, "axis_0", [f32(4, 5)], {"axis": 0}, expected=fn)
         add(op, "rank3_axis_1", [f32(2, 3, 4)], {"axis": 1}, expected=fn)
+        add(op, "rank3_axes_1_2", [f32(2, 3, 4)], {"axis": (1, 2)}, expected=fn)
         add(op, "large_logits", [f32(3, 4) * 10 + 1000.0], expected=fn)
         add(op, "vector", [f32(6)], expected=fn)
         add(op, "float64", [f32(3, 4).astype(float)], expected=fn, dtype="float64")
