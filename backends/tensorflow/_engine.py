@@ -88,6 +88,11 @@ def _select_device() -> str:
 
 DEVICE = _select_device()
 
+# Full float32 on GPUs (TensorFlow enables TF32 on Ampere+ by default), so results agree
+# with the NumPy reference within float32 tolerance; HIGHLEVEL_ALLOW_TF32=1 re-enables it.
+if DEVICE.startswith("/GPU"):
+    tf.config.experimental.enable_tensor_float_32_execution(os.environ.get("HIGHLEVEL_ALLOW_TF32", "") == "1")
+
 
 def device() -> str:
     """Where new tensors are placed: ``"/GPU:0"`` or ``"/CPU:0"``."""

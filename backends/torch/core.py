@@ -61,6 +61,14 @@ def _select_device() -> torch.device:
 DEVICE = _select_device()
 ON_CPU = DEVICE.type == "cpu"
 
+# Full float32 matmuls and convolutions on GPUs (no TF32), so results agree with the NumPy
+# reference within float32 tolerance on every device; HIGHLEVEL_ALLOW_TF32=1 trades that
+# for Ampere+ tensor-core speed.
+if DEVICE.type == "cuda":
+    _allow_tf32 = os.environ.get("HIGHLEVEL_ALLOW_TF32", "") == "1"
+    torch.backends.cuda.matmul.allow_tf32 = _allow_tf32
+    torch.backends.cudnn.allow_tf32 = _allow_tf32
+
 
 
 class OpError(ValueError):
