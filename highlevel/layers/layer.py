@@ -136,6 +136,27 @@ def _is_float(dtype: str) -> bool:
 # mutated, or a weight is added. (Structure changes are rare; calls are not.)
 
 _VERSION = [0]
+
+# While a model is rebuilt from a file (hl.saving), the number of weight elements the file
+# holds: a damaged or hostile config that declares bigger weights is refused by add_weight
+# before anything is allocated. None otherwise.
+_WEIGHT_BUDGET = [None]
+
+
+class weight_budget:
+    """``with weight_budget(n):`` layers built inside may create at most ``n`` weight elements."""
+
+    def __init__(self, elements: int):
+        self.elements = int(elements)
+
+    def __enter__(self):
+        self._saved = _WEIGHT_BUDGET[0]
+        _WEIGHT_BUDGET[0] = self.elements
+        return self
+
+    def __exit__(self, *exc):
+        _WEIGHT_BUDGET[0] = self._saved
+        return False
 # Advanced whenever a loss is added to any layer (and on every structure change): a
 # layer whose subtree was emptied of losses at the current epoch need not be walked
 # again to clear them (see ``Layer._clear_losses``).
@@ -303,6 +324,12 @@ class Layer:
         own = self._trainable_variables + self._non_trainable_variables
         if name is None:
             name = "variable" if not own else f"variable_{len(own)}"
+        if _WEIGHT_BUDGET[0] is not None:
+            size = int(np.prod(shape, dtype=np.float64))
+            if size > _WEIGHT_BUDGET[0]:
+                raise ValueError(f"layer {self.name!r}: weight {name!r} of shape {shape} needs {size} elements, more "
+                                 f"than the {_WEIGHT_BUDGET[0]} left in the weights being loaded")
+            _WEIGHT_BUDGET[0] -= size
         value = initializers.initial_value(init, shape, dtype)
         # A frozen layer creates frozen variables; unfreezing it restores them (see the setter).
         variable = ops.Variable(value, trainable=bool(trainable) and self._trainable, name=name, dtype=dtype)

@@ -194,6 +194,7 @@ class Model(Trainer, Layer):
             return ops.zeros(tuple(1 if d is None else d for d in shape), dtype=self.compute_dtype)
 
         dummy = zeros(input_shape) if _is_shape(input_shape) else _map_shapes(zeros, input_shape)
+        self._build_input_shape = input_shape  # saved with the model (hl.saving rebuilds from it)
         self.built = True
         try:
             self(dummy, training=False)
@@ -201,6 +202,34 @@ class Model(Trainer, Layer):
             self.built = False
             raise
         self._clear_losses()
+
+    # ---------------------------------------------------------------- saving
+    def save(self, filepath, overwrite=True):
+        """Save architecture, weights, compile config and optimizer state to a ``.hl`` file (atomic)."""
+        from highlevel.saving import native
+        native.save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Save the weights to a ``.weights.safetensors`` file (atomic)."""
+        from highlevel.saving import native
+        native.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath):
+        """Load weights from a ``.weights.safetensors`` or ``.hl`` file."""
+        from highlevel.saving import native
+        native.load_weights(self, filepath)
+
+    def to_json(self, **kwargs):
+        """The architecture as a JSON string (``hl.models.model_from_json`` rebuilds it)."""
+        from highlevel.saving import native
+        return native.to_json(self, **kwargs)
+
+    def export(self, filepath, format="tf_saved_model", verbose=False):
+        """Export for serving without highlevel: ``"tf_saved_model"`` (tensorflow backend),
+        ``"torch_export"`` or ``"onnx"`` (torch backend); from another backend use
+        ``python -m highlevel convert`` (see ``highlevel.export``)."""
+        from highlevel.export import export_model
+        export_model(self, filepath, format=format, verbose=verbose)
 
     # --------------------------------------------------------------- summary
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
