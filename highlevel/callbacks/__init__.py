@@ -11,6 +11,9 @@ from highlevel.callbacks.monitor_callback import MonitorCallback
 from highlevel.callbacks.progbar_logger import ProgbarLogger
 from highlevel.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from highlevel.callbacks.terminate_on_nan import TerminateOnNaN
+from highlevel.callbacks.model_checkpoint import ModelCheckpoint  # noqa: E402
+from highlevel.callbacks.backup_and_restore import BackupAndRestore  # noqa: E402
 
 __all__ = ["Callback", "CallbackList", "CSVLogger", "EarlyStopping", "History", "LambdaCallback",
            "LearningRateScheduler", "MonitorCallback", "ProgbarLogger", "ReduceLROnPlateau", "TerminateOnNaN"]
+__all__ += ["BackupAndRestore", "ModelCheckpoint"]

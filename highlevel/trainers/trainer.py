@@ -536,6 +536,8 @@ class Trainer:
         self.stop_training = False
         self._metrics_cache = None
         callback_list.on_train_begin()
+        # BackupAndRestore sets (epoch, batches already done in it) when it restored a backup.
+        initial_epoch, skip_steps = self.__dict__.pop("_resume_from", None) or (initial_epoch, 0)
         last_epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -543,6 +545,10 @@ class Trainer:
             logs = None
             ran = False
             for step, data in iterator.epoch():
+                if skip_steps:
+                    skip_steps -= 1   # trained on before the interruption
+                    ran = True
+                    continue
                 function = self._prepare(data, "train")
                 callback_list.on_train_batch_begin(step)
                 logs = function(data)
