@@ -417,3 +417,21 @@ def test_mutated_files_load_or_raise_file_format_error(tmp_path):
                 keras_format.load_keras(path)
         except FileFormatError:
             pass
+
+
+def test_keras_config_declaring_huge_weights_is_refused_before_allocation(tmp_path):
+    model = hl.Sequential([hl.Input((4,)), hl.layers.Dense(3)])
+    path = tmp_path / "small.keras"
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    text = members["config.json"].decode()
+    hostile_text = text.replace('"units": 3', '"units": 1000000000000')
+    assert hostile_text != text
+    members["config.json"] = hostile_text.encode()
+    hostile = tmp_path / "hostile.keras"
+    with zipfile.ZipFile(hostile, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(FileFormatError, match="elements"):
+        hl.models.load_model(hostile)

@@ -467,6 +467,7 @@ def save_keras(model, path, overwrite=True):
 def load_keras(path, custom_objects=None, compile=True):
     """Rebuild a model from a Keras 3 ``.keras`` archive: config, weights and (``compile=True``)
     the compile config and optimizer state."""
+    from highlevel.layers.layer import weight_budget
     from highlevel.models.model import Model
     source = os.fspath(path)
     members = read_zip(source, {"config.json": (True, MAX_JSON_BYTES), "metadata.json": (False, MAX_JSON_BYTES),
@@ -477,14 +478,18 @@ def load_keras(path, custom_objects=None, compile=True):
         raise FileFormatError(f"{source}: config.json is not a JSON object")
     weights = members.get("model.weights.h5")
     hl_config = _from_keras({k: v for k, v in config.items() if k not in ("build_config", "compile_config")})
+    # Every weight element takes at least one byte of model.weights.h5: a config declaring more
+    # is refused by add_weight before it allocates (see docs/file-format.md).
+    budget = len(weights) if weights is not None else MAX_WEIGHTS_BYTES
     try:
-        model = registry.deserialize(hl_config, custom_objects=custom_objects, expected="model")
-        if not isinstance(model, Model):
-            raise FileFormatError(f"{source}: config.json describes a {type(model).__name__}, not a model")
-        if not model.built:
-            shape = (config.get("build_config") or {}).get("input_shape")
-            if isinstance(shape, list):
-                model.build(tuple(shape))
+        with weight_budget(budget):
+            model = registry.deserialize(hl_config, custom_objects=custom_objects, expected="model")
+            if not isinstance(model, Model):
+                raise FileFormatError(f"{source}: config.json describes a {type(model).__name__}, not a model")
+            if not model.built:
+                shape = (config.get("build_config") or {}).get("input_shape")
+                if isinstance(shape, list):
+                    model.build(tuple(shape))
     except FileFormatError:
         raise
     except _CONFIG_ERRORS as exc:
