@@ -58,8 +58,34 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
+class _StaircaseDecay(LearningRateSchedule):
+    """Shared by ExponentialDecay and InverseTimeDecay: both decay in ``p = step / decay_steps``
+    (floored with ``staircase=True``) and share their arguments; subclasses give ``_decay(p)``."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
+        _check_positive(decay_steps, "decay_steps", type(self).__name__)
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name or type(self).__name__
+
+    def __call__(self, step):
+        p = ops.divide(_as_float_step(step), float(self.decay_steps))
+        if self.staircase:
+            p = ops.floor(p)
+        return self._decay(p)
+
+    def _decay(self, p):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
 @registry.register_serializable(package="highlevel")
-class ExponentialDecay(LearningRateSchedule):
+class ExponentialDecay(_StaircaseDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``.
 
     With ``staircase=True`` the exponent is ``floor(step / decay_steps)``.
@@ -67,23 +93,11 @@ class ExponentialDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="ExponentialDecay"):
-        _check_positive(decay_steps, "decay_steps", "ExponentialDecay")
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
-    def __call__(self, step):
-        p = ops.divide(_as_float_step(step), float(self.decay_steps))
-        if self.staircase:
-            p = ops.floor(p)
+    def _decay(self, p):
         rate = ops.convert_to_tensor(float(self.decay_rate))
         return ops.multiply(ops.power(rate, p), float(self.initial_learning_rate))
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
 
 
 @registry.register_serializable(package="highlevel")
@@ -153,7 +167,7 @@ class PolynomialDecay(LearningRateSchedule):
 
 
 @registry.register_serializable(package="highlevel")
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StaircaseDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``.
 
     With ``staircase=True``, ``step / decay_steps`` is floored.
@@ -161,23 +175,11 @@ class InverseTimeDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="InverseTimeDecay"):
-        _check_positive(decay_steps, "decay_steps", "InverseTimeDecay")
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
-    def __call__(self, step):
-        p = ops.divide(_as_float_step(step), float(self.decay_steps))
-        if self.staircase:
-            p = ops.floor(p)
+    def _decay(self, p):
         denominator = ops.add(ops.multiply(p, float(self.decay_rate)), 1.0)
         return ops.divide(float(self.initial_learning_rate), denominator)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
 
 
 @registry.register_serializable(package="highlevel")
