@@ -23,9 +23,6 @@ from highlevel.layers.symbolic import SymbolicTensor, is_symbolic
 from highlevel.saving import registry
 
 
-def _serialize(module, obj):
-    return None if obj is None else module.serialize(obj)
-
 
 def _large_negative(dtype) -> float:
     # Keras's choice: the largest float16 (added to scores) / -1e9 otherwise.
@@ -546,12 +543,12 @@ class MultiHeadAttention(Layer):
             "output_shape": None if self._output_shape is None else list(self._output_shape),
             "attention_axes": None if self._attention_axes is None else list(self._attention_axes),
             "sliding_window": self._sliding_window,
-            "kernel_initializer": _serialize(initializers, self._kernel_initializer),
-            "bias_initializer": _serialize(initializers, self._bias_initializer),
-            "kernel_regularizer": _serialize(regularizers, self._kernel_regularizer),
-            "bias_regularizer": _serialize(regularizers, self._bias_regularizer),
-            "activity_regularizer": _serialize(regularizers, self._activity_regularizer),
-            "kernel_constraint": _serialize(constraints, self._kernel_constraint),
-            "bias_constraint": _serialize(constraints, self._bias_constraint),
+            "kernel_initializer": initializers.serialize(self._kernel_initializer),
+            "bias_initializer": initializers.serialize(self._bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self._kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self._bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self._activity_regularizer),
+            "kernel_constraint": constraints.serialize(self._kernel_constraint),
+            "bias_constraint": constraints.serialize(self._bias_constraint),
             "seed": self.seed,
         }

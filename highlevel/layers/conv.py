@@ -17,9 +17,6 @@ from highlevel.layers.layer import Layer
 from highlevel.saving import registry
 
 
-def serialize(module, obj):
-    return None if obj is None else module.serialize(obj)
-
 
 class _BaseConv(Layer):
     """Window arguments, bias and activation of every convolution layer of spatial ``rank``."""
@@ -112,10 +109,10 @@ class _BaseConv(Layer):
             "dilation_rate": list(self.dilation_rate),
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "bias_initializer": serialize(initializers, self.bias_initializer),
-            "bias_regularizer": serialize(regularizers, self.bias_regularizer),
-            "bias_constraint": serialize(constraints, self.bias_constraint),
-            "activity_regularizer": serialize(regularizers, self.activity_regularizer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
         }
 
 
@@ -171,9 +168,9 @@ class _Conv(_BaseConv):
             **super().get_config(),
             "filters": self.filters,
             "groups": self.groups,
-            "kernel_initializer": serialize(initializers, self.kernel_initializer),
-            "kernel_regularizer": serialize(regularizers, self.kernel_regularizer),
-            "kernel_constraint": serialize(constraints, self.kernel_constraint),
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
         }
 
 

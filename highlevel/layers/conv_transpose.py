@@ -12,7 +12,7 @@ from __future__ import annotations
 from highlevel import constraints, initializers, ops, regularizers
 from highlevel.backends.protocol import conv_transpose_output_length
 from highlevel.layers import layer_args as args
-from highlevel.layers.conv import _BaseConv, serialize
+from highlevel.layers.conv import _BaseConv
 from highlevel.saving import registry
 
 
@@ -68,9 +68,9 @@ class _ConvTranspose(_BaseConv):
             **super().get_config(),
             "filters": self.filters,
             "output_padding": None if self.output_padding is None else list(self.output_padding),
-            "kernel_initializer": serialize(initializers, self.kernel_initializer),
-            "kernel_regularizer": serialize(regularizers, self.kernel_regularizer),
-            "kernel_constraint": serialize(constraints, self.kernel_constraint),
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
         }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from highlevel import constraints, initializers, ops, regularizers
 from highlevel.layers import layer_args as args
-from highlevel.layers.conv import _BaseConv, serialize
+from highlevel.layers.conv import _BaseConv
 from highlevel.saving import registry
 
 
@@ -61,9 +61,9 @@ class _DepthwiseConv(_BaseConv):
         return {
             **super().get_config(),
             "depth_multiplier": self.depth_multiplier,
-            "depthwise_initializer": serialize(initializers, self.depthwise_initializer),
-            "depthwise_regularizer": serialize(regularizers, self.depthwise_regularizer),
-            "depthwise_constraint": serialize(constraints, self.depthwise_constraint),
+            "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
+            "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
         }
 
 
@@ -132,12 +132,12 @@ class _SeparableConv(_BaseConv):
             **super().get_config(),
             "filters": self.filters,
             "depth_multiplier": self.depth_multiplier,
-            "depthwise_initializer": serialize(initializers, self.depthwise_initializer),
-            "pointwise_initializer": serialize(initializers, self.pointwise_initializer),
-            "depthwise_regularizer": serialize(regularizers, self.depthwise_regularizer),
-            "pointwise_regularizer": serialize(regularizers, self.pointwise_regularizer),
-            "depthwise_constraint": serialize(constraints, self.depthwise_constraint),
-            "pointwise_constraint": serialize(constraints, self.pointwise_constraint),
+            "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
+            "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
+            "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+            "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
+            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
+            "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
         }
 
 

@@ -11,9 +11,6 @@ from highlevel.layers.layer import Layer
 from highlevel.saving import registry
 
 
-def _serialize(module, obj):
-    return None if obj is None else module.serialize(obj)
-
 
 def _positive_int(value, what, layer_name):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value <= 0:
@@ -93,8 +90,8 @@ class Embedding(Layer):
             **super().get_config(),
             "input_dim": self.input_dim,
             "output_dim": self.output_dim,
-            "embeddings_initializer": _serialize(initializers, self.embeddings_initializer),
-            "embeddings_regularizer": _serialize(regularizers, self.embeddings_regularizer),
-            "embeddings_constraint": _serialize(constraints, self.embeddings_constraint),
+            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
         }

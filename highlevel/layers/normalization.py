@@ -15,9 +15,6 @@ from highlevel.saving import registry
 _LOW_PRECISION = ("float16", "bfloat16")
 
 
-def _serialize(module, obj):
-    return None if obj is None else module.serialize(obj)
-
 
 def _upcast(x):
     """``x`` in at least float32 (Keras: ``result_type(x.dtype, "float32")``)."""
@@ -89,12 +86,12 @@ class _AffineNormalization(Layer):
         return {
             "center": self.center,
             "scale": self.scale,
-            "beta_initializer": _serialize(initializers, self.beta_initializer),
-            "gamma_initializer": _serialize(initializers, self.gamma_initializer),
-            "beta_regularizer": _serialize(regularizers, self.beta_regularizer),
-            "gamma_regularizer": _serialize(regularizers, self.gamma_regularizer),
-            "beta_constraint": _serialize(constraints, self.beta_constraint),
-            "gamma_constraint": _serialize(constraints, self.gamma_constraint),
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         }
 
     def _check_axes_shape(self, input_shape):
@@ -231,8 +228,8 @@ class BatchNormalization(_AffineNormalization):
             "momentum": self.momentum,
             "epsilon": self.epsilon,
             **self._affine_config(),
-            "moving_mean_initializer": _serialize(initializers, self.moving_mean_initializer),
-            "moving_variance_initializer": _serialize(initializers, self.moving_variance_initializer),
+            "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+            "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
             "synchronized": self.synchronized,
             "renorm": self.renorm,
             "renorm_clipping": self.renorm_clipping,

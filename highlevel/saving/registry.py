@@ -109,8 +109,9 @@ class ObjectFamily:
     def valid_names(self) -> str:
         return ", ".join(sorted(self.by_name))
 
-    def serialize(self, obj) -> dict:
-        return serialize(obj)
+    def serialize(self, obj):
+        """``serialize(obj)``, or ``None`` for ``None`` (an unset initializer/regularizer/constraint)."""
+        return None if obj is None else serialize(obj)
 
     def deserialize(self, config, custom_objects=None):
         if isinstance(config, dict) and config.get("class_name") in self.by_name and "registered_name" not in config:

@@ -10,9 +10,6 @@ from highlevel.layers.layer import Layer
 from highlevel.layers.recurrent.rnn import RNN, DropoutRNNCell, check_dropout_rate, check_units
 
 
-def _serialize(module, obj):
-    return None if obj is None else module.serialize(obj)
-
 
 class BaseCell(Layer, DropoutRNNCell):
     """What ``SimpleRNNCell``, ``LSTMCell`` and ``GRUCell`` share: arguments, weights' objects, config."""
@@ -82,15 +79,15 @@ class BaseCell(Layer, DropoutRNNCell):
             "activation": activations.serialize(self.activation),
             "recurrent_activation": activations.serialize(self.recurrent_activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": _serialize(initializers, self.kernel_initializer),
-            "recurrent_initializer": _serialize(initializers, self.recurrent_initializer),
-            "bias_initializer": _serialize(initializers, self.bias_initializer),
-            "kernel_regularizer": _serialize(regularizers, self.kernel_regularizer),
-            "recurrent_regularizer": _serialize(regularizers, self.recurrent_regularizer),
-            "bias_regularizer": _serialize(regularizers, self.bias_regularizer),
-            "kernel_constraint": _serialize(constraints, self.kernel_constraint),
-            "recurrent_constraint": _serialize(constraints, self.recurrent_constraint),
-            "bias_constraint": _serialize(constraints, self.bias_constraint),
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,
