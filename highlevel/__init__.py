@@ -12,8 +12,8 @@ __version__ = "0.1.0"
 from highlevel import backend, ops, utils  # noqa: E402
 from highlevel.ops import Variable  # noqa: E402
 
-_SUBMODULES = ("activations", "callbacks", "constraints", "initializers", "layers", "losses", "metrics",
-               "models", "optimizers", "random", "regularizers", "saving", "trainers")
+_SUBMODULES = ("activations", "callbacks", "constraints", "datasets", "initializers", "layers", "losses",
+               "metrics", "models", "optimizers", "random", "regularizers", "saving", "trainers")
 _LAZY_ATTRIBUTES = {
     "Model": "highlevel.models",
     "Sequential": "highlevel.models",
