@@ -515,7 +515,7 @@ class Trainer:
         if validation_split and validation_data is None:
             if is_generator_like(x):
                 raise ValueError("validation_split is only supported for array inputs (NumPy arrays or backend "
-                                 "tensors); pass validation_data with a generator")
+                                 "tensors); with a generator or dataset object, pass validation_data")
             hosted = [nest.map_structure(lambda a, n=n: to_host_array(a, n), s)
                       for s, n in ((x, "x"), (y, "y"), (sample_weight, "sample_weight"))]
             (x, y, sample_weight), validation_data = split_for_validation(*hosted, validation_split)
@@ -535,38 +535,43 @@ class Trainer:
                                      verbose=verbose, epochs=epochs, steps=iterator.num_steps)
         self.stop_training = False
         self._metrics_cache = None
-        callback_list.on_train_begin()
-        # BackupAndRestore sets (epoch, batches already done in it) when it restored a backup.
-        initial_epoch, skip_steps = self.__dict__.pop("_resume_from", None) or (initial_epoch, 0)
-        last_epoch_logs = {}
-        for epoch in range(initial_epoch, epochs):
-            self.reset_metrics()
-            callback_list.on_epoch_begin(epoch)
-            logs = None
-            ran = False
-            for step, data in iterator.epoch():
-                if skip_steps:
-                    skip_steps -= 1   # trained on before the interruption
+        try:   # (worker pools and loader iterators are released even when training fails)
+            callback_list.on_train_begin()
+            # BackupAndRestore sets (epoch, batches already done in it) when it restored a backup.
+            initial_epoch, skip_steps = self.__dict__.pop("_resume_from", None) or (initial_epoch, 0)
+            last_epoch_logs = {}
+            for epoch in range(initial_epoch, epochs):
+                self.reset_metrics()
+                callback_list.on_epoch_begin(epoch)
+                logs = None
+                ran = False
+                for step, data in iterator.epoch():
+                    if skip_steps:
+                        skip_steps -= 1   # trained on before the interruption
+                        ran = True
+                        continue
+                    function = self._prepare(data, "train")
+                    callback_list.on_train_batch_begin(step)
+                    logs = function(data)
                     ran = True
-                    continue
-                function = self._prepare(data, "train")
-                callback_list.on_train_batch_begin(step)
-                logs = function(data)
-                ran = True
-                callback_list.on_train_batch_end(step, logs)
-                if self.stop_training:
+                    callback_list.on_train_batch_end(step, logs)
+                    if self.stop_training:
+                        break
+                if not ran:
+                    break   # a generator ran dry (EpochIterator warned)
+                epoch_logs = self._epoch_logs(logs)
+                if val_iterator is not None and self._should_validate(epoch, validation_freq):
+                    val_logs = self._evaluation_loop(val_iterator, callback_list)
+                    epoch_logs.update({f"val_{key}": value for key, value in val_logs.items()})
+                callback_list.on_epoch_end(epoch, epoch_logs)
+                last_epoch_logs = epoch_logs
+                if self.stop_training or iterator.exhausted:
                     break
-            if not ran:
-                break   # a generator ran dry (EpochIterator warned)
-            epoch_logs = self._epoch_logs(logs)
-            if val_iterator is not None and self._should_validate(epoch, validation_freq):
-                val_logs = self._evaluation_loop(val_iterator, callback_list)
-                epoch_logs.update({f"val_{key}": value for key, value in val_logs.items()})
-            callback_list.on_epoch_end(epoch, epoch_logs)
-            last_epoch_logs = epoch_logs
-            if self.stop_training or iterator.exhausted:
-                break
-        callback_list.on_train_end(last_epoch_logs)
+            callback_list.on_train_end(last_epoch_logs)
+        finally:
+            iterator.close()
+            if val_iterator is not None:
+                val_iterator.close()
         self._metrics_cache = None
         return self.history
 
@@ -621,7 +626,10 @@ class Trainer:
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                      steps=iterator.num_steps)
         self._metrics_cache = None
-        logs = self._evaluation_loop(iterator, callback_list)
+        try:
+            logs = self._evaluation_loop(iterator, callback_list)
+        finally:
+            iterator.close()
         self._metrics_cache = None
         return logs if return_dict else self._flatten_logs(logs)
 
@@ -641,15 +649,18 @@ class Trainer:
         iterator = EpochIterator(adapter, steps)
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                                      steps=iterator.num_steps)
-        callback_list.on_predict_begin()
-        batches = []
-        for step, data in iterator.epoch():
-            function = self._prepare(data, "predict")
-            callback_list.on_predict_batch_begin(step)
-            outputs = function(data)
-            batches.append(nest.map_structure(ops.convert_to_numpy, outputs))
-            callback_list.on_predict_batch_end(step, {"outputs": outputs})
-        callback_list.on_predict_end()
+        try:
+            callback_list.on_predict_begin()
+            batches = []
+            for step, data in iterator.epoch():
+                function = self._prepare(data, "predict")
+                callback_list.on_predict_batch_begin(step)
+                outputs = function(data)
+                batches.append(nest.map_structure(ops.convert_to_numpy, outputs))
+                callback_list.on_predict_batch_end(step, {"outputs": outputs})
+            callback_list.on_predict_end()
+        finally:
+            iterator.close()
         if not batches:
             raise ValueError("predict: x produced no batches")
         return _concatenate_batches(batches)
