@@ -1,4 +1,4 @@
-# highlevel: `make setup`, `make test`, `make bench`. Every target reuses .venv.
+# highlevel: `make demo`, `make test`, `make bench`, `make docs`. Every target reuses .venv.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -7,7 +7,7 @@ BACKENDS ?= numpy torch tensorflow
 TEST_ENV := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 TF_CPP_MIN_LOG_LEVEL=2
 PYTEST_ARGS ?= -q
 
-.PHONY: setup demo test test-% bench clean
+.PHONY: setup demo test test-% bench docs clean
 
 setup: $(VENV)/.installed
 
@@ -16,9 +16,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[all,dev]"
 	touch $@
 
-# The main job: train and evaluate a classifier on the default backend, with a live progress bar.
+# The main job: train a CNN on the bundled handwritten digits on the default backend, with a live
+# progress bar; prints the test accuracy and saves the model to build/digits_cnn.hl.
 demo: setup
-	$(PY) examples/mlp_classifier.py --verbose 1
+	$(PY) examples/cnn_digits.py
 
 # The whole suite once per backend, as users run their code (HIGHLEVEL_BACKEND=...).
 test: setup
@@ -35,5 +36,9 @@ bench: setup
 	$(TEST_ENV) $(PY) benchmarks/train_throughput.py
 	$(TEST_ENV) $(PY) benchmarks/predict_latency.py
 
+# The documentation site (MkDocs) into site/; `$(VENV)/bin/mkdocs serve` previews it.
+docs: setup
+	$(VENV)/bin/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build site *.egg-info
