@@ -144,6 +144,18 @@ def reduce_weighted_values(values, sample_weight=None, mask=None, reduction="sum
     return reduce_values(values, sample_weight, reduction)
 
 
+def _fit_output_mask(mask, values, loss_name):
+    """The output ``mask`` brought to the rank of the per-sample ``values`` (Keras's trailing-1 rule);
+    a clear error when it does not cover them (e.g. a loss that reduces the masked time axis)."""
+    _, mask = squeeze_or_expand_to_same_rank(values, mask, expand_rank_1=False)
+    m_shape, v_shape = ops.shape(mask), ops.shape(values)
+    if len(m_shape) != len(v_shape) or any(m is not None and v is not None and m != v
+                                           for m, v in zip(m_shape, v_shape)):
+        raise ValueError(f"loss {loss_name!r}: the model output's mask has shape {tuple(m_shape)}, but the loss "
+                         f"gives per-sample values of shape {tuple(v_shape)}; the mask must have the values' shape")
+    return mask
+
+
 @registry.register_serializable(package=PACKAGE)
 class Loss:
     """Base class of every loss. Subclasses implement ``call(y_true, y_pred)``.
@@ -168,10 +180,22 @@ class Loss:
         return self._dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        return self._call_masked(y_true, y_pred, sample_weight, None)
+
+    def _call_masked(self, y_true, y_pred, sample_weight, output_mask):
+        """``__call__`` that also leaves out the entries where ``output_mask`` is False.
+
+        output_mask: the model output's mask (``(batch, ...)`` like the per-sample values)
+        or ``None``; the compiled loss passes it where Keras 3 reads ``y_pred._keras_mask``.
+        It is combined (and) with ``compute_mask``'s, then weighted as any mask.
+        """
         y_pred = as_tensor(y_pred, self.dtype)
         y_true = as_tensor(y_true, self.dtype if self._float_labels else None)
         values = self.call(y_true, y_pred)
         mask = self.compute_mask(y_true, y_pred)
+        if output_mask is not None:
+            output_mask = _fit_output_mask(ops.cast(output_mask, "bool"), values, self.name)
+            mask = output_mask if mask is None else ops.logical_and(output_mask, ops.cast(mask, "bool"))
         return reduce_weighted_values(values, sample_weight, mask=mask, reduction=self.reduction,
                                       dtype=self.dtype, what=f"loss {self.name!r}")
 

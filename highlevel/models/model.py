@@ -14,6 +14,7 @@ from highlevel import ops
 from highlevel.layers.layer import Layer, _bump, _call_signature, _call_stack, _default_build, _is_shape, _map_shapes
 from highlevel.models.mask_plan import flatten_masks, graph_plan, run_masked
 from highlevel.saving import registry
+from highlevel.trainers import output_masks
 from highlevel.trainers.trainer import Trainer
 
 
@@ -153,6 +154,7 @@ class Model(Trainer, Layer):
         if mask is None and not plan.active:
             return graph.pack_outputs(graph.run(flat, _run_node))  # no masks anywhere: the plain run
         outputs, masks = run_masked(graph, flat, flatten_masks(graph, mask), _run_node)
+        output_masks.record(self, outputs, masks)   # for the compiled loss/metrics, in a step only
         if len(_call_stack()) > 1:
             # Inside another model: its executor asks compute_mask next, with the same inputs.
             self.__dict__["_output_masks"] = (inputs, mask, graph.pack_outputs(masks))

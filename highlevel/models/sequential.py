@@ -10,6 +10,7 @@ from highlevel.models import functional
 from highlevel.models.mask_plan import graph_plan, run_masked
 from highlevel.models.model import Model, _run_node
 from highlevel.saving import registry
+from highlevel.trainers import output_masks
 
 
 @registry.register_serializable(package="highlevel")
@@ -143,6 +144,7 @@ class Sequential(Model):
                 x = layer(x)
             return x
         outputs, masks = run_masked(self._graph, [x], [mask], _run_node)
+        output_masks.record(self, outputs, masks)   # for the compiled loss/metrics, in a step only
         if len(_call_stack()) > 1:
             # Inside another model: its executor asks compute_mask next, with the same inputs.
             self.__dict__["_output_masks"] = (inputs, mask, masks[0])

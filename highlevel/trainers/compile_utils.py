@@ -141,25 +141,43 @@ class CompileLoss:
         """The per-output loss trackers (multi-output models only)."""
         return [t for t in self.trackers if t is not None]
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        """Weighted sum of the per-output losses (a scalar tensor)."""
+    def __call__(self, y_true, y_pred, sample_weight=None, output_masks=None):
+        """Weighted sum of the per-output losses (a scalar tensor).
+
+        output_masks: ``None`` or one mask (or ``None``) per output in ``names`` order: the
+        outputs' masks from the forward pass, applied as Keras 3 applies ``y_pred._keras_mask``.
+        """
         if not self.built:
             self.build(y_true, y_pred)
         flat_pred = _ordered(y_pred, self.names)
         flat_true = self.flatten_targets(y_true)
         flat_weights = flatten_like_outputs(sample_weight, self.names, "sample_weight", required=False)
         trackers = self.trackers or [None] * len(self.names)
+        masks = output_masks or [None] * len(self.names)
         total = None
-        for loss, weight, tracker, yt, yp, sw in zip(self.losses, self.weights, trackers, flat_true, flat_pred,
-                                                     flat_weights):
+        for loss, weight, tracker, yt, yp, sw, mask in zip(self.losses, self.weights, trackers, flat_true,
+                                                           flat_pred, flat_weights, masks):
             if loss is None:
                 continue
-            value = loss(yt, yp, sample_weight=sw)
+            value = loss(yt, yp, sample_weight=sw) if mask is None else _masked_loss(loss, yt, yp, sw, mask)
             if tracker is not None:
                 tracker.update_state(ops.stop_gradient(value), batch_size_of(yp))
             term = value if weight == 1.0 else ops.multiply(value, weight)
             total = term if total is None else ops.add(total, term)
         return total
+
+
+def _masked_loss(loss, y_true, y_pred, sample_weight, mask):
+    """``loss`` on one output whose entries are masked by ``mask`` (see ``Loss._call_masked``).
+
+    A loss with its own ``__call__`` cannot be handed the mask (Keras's would read it from
+    the tensor if it wanted to): it is called as usual and sees every entry.
+    """
+    from highlevel.losses.loss import Loss
+
+    if isinstance(loss, Loss) and type(loss).__call__ is Loss.__call__:
+        return loss._call_masked(y_true, y_pred, sample_weight, mask)
+    return loss(y_true, y_pred, sample_weight=sample_weight)
 
 
 def _ordered(y_pred, names) -> list:
@@ -268,10 +286,25 @@ class CompileMetrics:
     def names(self) -> list:
         return [name for name, _, _, _ in self.entries]
 
-    def update_state(self, flat_true, flat_pred, flat_sample_weight):
+    def update_state(self, flat_true, flat_pred, flat_sample_weight, flat_masks=None):
+        """flat_masks: ``None`` or the outputs' masks (see ``CompileLoss.__call__``). As in Keras 3,
+        a mean metric (``MeanMetricWrapper``: accuracies, mse, ...) weighted or not counts only
+        the unmasked entries (the mask joins its sample weight); other metrics ignore masks."""
         for _, metric, index, weighted in self.entries:
-            metric.update_state(flat_true[index], flat_pred[index],
-                                sample_weight=flat_sample_weight[index] if weighted else None)
+            sample_weight = flat_sample_weight[index] if weighted else None
+            if flat_masks is not None and flat_masks[index] is not None:
+                sample_weight = _masked_metric_weight(metric, sample_weight, flat_masks[index])
+            metric.update_state(flat_true[index], flat_pred[index], sample_weight=sample_weight)
 
     def results(self) -> dict:
         return {name: metric.result() for name, metric, _, _ in self.entries}
+
+
+def _masked_metric_weight(metric, sample_weight, mask):
+    """``sample_weight`` with ``mask``'s zeros folded in, for the metrics Keras 3 masks."""
+    from highlevel.losses.loss import apply_mask
+    from highlevel.metrics.reduction import MeanMetricWrapper
+
+    if not isinstance(metric, MeanMetricWrapper):
+        return sample_weight
+    return apply_mask(sample_weight, mask, metric.dtype, "sum")

@@ -9,6 +9,10 @@ callbacks -> tqdm progress. The default train step is
     optimizer.apply(grads, variables)
     metric updates
 
+When the model's outputs carry masks (``Embedding(mask_zero=True)``, ``Masking``), the
+compiled loss and the mean metrics leave out the masked entries, as Keras 3 does; the
+step finds the masks of its forward pass through ``output_masks``.
+
 Before the first step of a mode is compiled, the model is built by an eager forward
 pass on the first batch, the optimizer's slots and the metrics' state are created,
 so that compiled steps never create variables (TensorFlow's tf.function forbids it).
@@ -22,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from highlevel import ops
-from highlevel.trainers import compile_utils, nest
+from highlevel.trainers import compile_utils, nest, output_masks
 from highlevel.trainers.data_adapters import (
     get_data_adapter,
     is_generator_like,
@@ -242,7 +246,11 @@ class Trainer:
         (regularization penalties). Returns a float32 scalar tensor."""
         terms = []
         if self._compile_loss is not None:
-            terms.append(self._compile_loss(y, y_pred, sample_weight))
+            if not self._compile_loss.built:
+                self._compile_loss.build(y, y_pred)
+            # The outputs' masks of this step's forward pass (Keras 3 masks the loss with them).
+            masks = output_masks.lookup(self, x, y_pred, self._compile_loss.names)
+            terms.append(self._compile_loss(y, y_pred, sample_weight, masks))
         terms.extend(self._regularization_losses())
         if not terms:
             return ops.zeros((), "float32")
@@ -286,7 +294,8 @@ class Trainer:
             flat_pred = compile_utils._ordered(y_pred, names)
             flat_weights = compile_utils.flatten_like_outputs(sample_weight, names, "sample_weight",
                                                               required=False)
-            self._compile_metrics.update_state(flat_true, flat_pred, flat_weights)
+            masks = output_masks.lookup(self, x, y_pred, names)
+            self._compile_metrics.update_state(flat_true, flat_pred, flat_weights, masks)
         return self.get_metrics_result()
 
     def process_gradients(self, grads, variables):
@@ -343,6 +352,7 @@ class Trainer:
             losses = self._compile_loss.losses if self._compile_loss is not None else None
             self._compile_metrics.build(compile_utils.flatten_like_outputs(y, names, "y"),
                                         compile_utils._ordered(y_pred, names), names, losses)
+            self._metrics_cache = None   # a run's cached metric list lacks the metrics just built
 
     def _overrides(self, method: str) -> bool:
         return getattr(type(self), method) is not getattr(Trainer, method)
@@ -396,7 +406,8 @@ class Trainer:
             def one_train_step(data):
                 return train_step(data)
 
-            self.train_function = self._compile_step(one_train_step, "train")
+            # With output masks, the step keeps them for the loss and metrics (see output_masks).
+            self.train_function = self._compile_step(output_masks.wrap_step(self, one_train_step), "train")
         return self.train_function
 
     def make_test_function(self, force=False):
@@ -408,7 +419,7 @@ class Trainer:
             def one_test_step(data):
                 return test_step(data)
 
-            self.test_function = self._compile_step(one_test_step, "test")
+            self.test_function = self._compile_step(output_masks.wrap_step(self, one_test_step), "test")
         return self.test_function
 
     def make_predict_function(self, force=False):
