@@ -3,7 +3,8 @@
 Contenders (each trains one epoch per call, Adam 1e-3, sparse softmax cross-entropy on logits):
 
 * ``hl fit``   — ``hl.layers.LSTM`` in ``model.fit`` (torch: the fused ``_VF.lstm`` through
-  ``hl.ops.lstm``; TensorFlow and NumPy: the protocol's step-by-step composite);
+  ``hl.ops.lstm``; NumPy: its native kernel with a hand-written backward pass through time;
+  TensorFlow: the protocol's step-by-step composite);
 * ``raw loop`` — torch: ``torch.nn.LSTM`` + ``torch.optim.Adam``; TensorFlow: a ``tf.function``
   step with the LSTM unrolled by hand in TF ops (input projection of all steps in one
   matmul), a ``GradientTape`` and Adam in TF ops (no Keras);

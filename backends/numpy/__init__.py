@@ -6,7 +6,8 @@ as traced ``Tensor``s and every op records a VJP on a small reverse-mode tape
 (conversion, creation), ``elementwise``, ``reductions`` (with ``fastreduce`` for
 short last axes), ``linalg``, ``shape_ops``, ``nn`` (activations, softmax,
 normalization, losses), ``conv`` (convolutions and pooling), ``random``,
-``variable``, ``autodiff``.
+``variable``, ``autodiff``, ``recurrent`` (``lstm``/``gru`` with a hand-written BPTT),
+``optimizers`` (``adam_update``/``sgd_update`` in place).
 """
 
 # ruff: noqa: F401 - this module re-exports every op of the protocol
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import optimizers, recurrent
 from .autodiff import value_and_grad
 from .conv import average_pool, conv, conv_transpose, depthwise_conv, max_pool
 from .core import (arange, cast, convert_to_numpy, convert_to_tensor, dtype, eye, full, full_like,
@@ -27,7 +29,9 @@ from .linalg import dot, einsum, matmul, tensordot
 from .nn import (batch_normalization, binary_crossentropy, categorical_crossentropy, elu, gelu, hard_sigmoid,
                  leaky_relu, log_softmax, moments, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign,
                  sparse_categorical_crossentropy)
+from .optimizers import adam_update, sgd_update
 from .random import dropout, normal, randint, set_random_seed, shuffle, truncated_normal, uniform
+from .recurrent import gru, lstm
 from .reductions import (all, any, argmax, argmin, cumprod, cumsum, logsumexp, max, mean, min, prod, std, sum,
                          var)
 from .shape_ops import (argsort, broadcast_to, concatenate, expand_dims, flip, getitem, one_hot, pad, repeat,
@@ -56,3 +60,6 @@ def bind_backend(backend):
     """Give Tensor and Variable operators the assembled (error-wrapped) op namespace."""
     Tensor._ops = backend
     Variable._ops = backend
+    # Their fallbacks (other dtypes, traced optimizer steps) are the protocol's composites.
+    recurrent.bind(backend)
+    optimizers.bind(backend)

@@ -44,7 +44,8 @@ class Adam(Optimizer):
 
     def _apply_fused(self, grads, variables, indices, learning_rate, next_iteration):
         # One op for every variable: the backend runs it its fastest way (torch: a few
-        # multi-tensor in-place kernels; elsewhere the protocol's composite of plain ops).
+        # multi-tensor in-place kernels; NumPy: in-place ndarray updates; TensorFlow: the
+        # protocol's composite of plain ops).
         momentums, velocities, velocity_hats, decay_mask = self._gather(
             indices, self._momentums, self._velocities, self._velocity_hats)
         ops.adam_update(variables, grads, momentums, velocities, velocity_hats, learning_rate, next_iteration,
