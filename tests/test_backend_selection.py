@@ -100,3 +100,21 @@ def test_broken_config_file_is_reported(tmp_path):
     result = run_python("import highlevel", {}, tmp_path)
     assert result.returncode != 0
     assert "highlevel.json" in result.stderr
+
+
+@pytest.mark.parametrize("request_text", ["bogus", "cuda:7"])
+def test_an_unusable_device_request_is_the_same_error_on_every_backend(request_text, tmp_path):
+    # No GPU here: cuda:7 cannot exist; "bogus" is no device anywhere. The current backend is asked.
+    code = ("import highlevel\nprint(highlevel.backend.name())")
+    result = run_python(code, {"HIGHLEVEL_BACKEND": hl.backend.name(), "HIGHLEVEL_DEVICE": request_text}, tmp_path)
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("highlevel.backends.protocol.InvalidArgumentError")
+    assert f"HIGHLEVEL_DEVICE={request_text!r}" in message
+
+
+def test_the_cpu_device_request_works_on_every_backend(tmp_path):
+    code = "import highlevel as hl\nprint(hl.backend.name(), hl.ops.convert_to_numpy(hl.ops.ones((2,))).sum())"
+    result = run_python(code, {"HIGHLEVEL_BACKEND": hl.backend.name(), "HIGHLEVEL_DEVICE": "cpu"}, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == [hl.backend.name(), "2.0"]

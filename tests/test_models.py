@@ -460,3 +460,21 @@ def test_layer_without_compute_output_shape_in_a_graph(rng):
     kernel, bias = model.get_weights()
     np.testing.assert_allclose(to_numpy(model(data)), np.concatenate([data, data], -1) @ kernel + bias,
                                rtol=1e-5, atol=1e-6)
+
+
+def test_input_and_output_shape_as_keras():
+    keras = pytest.importorskip("keras")
+
+    def build(lib):
+        a, b = lib.Input((4,), name="a"), lib.Input((2, 3), name="b")
+        joined = lib.layers.Concatenate()([a, lib.layers.Flatten()(b)])
+        return (lib.Model([a, b], [lib.layers.Dense(5)(joined), lib.layers.Dense(1)(joined)]),
+                lib.Sequential([lib.Input((7,)), lib.layers.Dense(3)]))
+
+    (ours_multi, ours_seq), (theirs_multi, theirs_seq) = build(hl), build(keras)
+    for ours, theirs in ((ours_multi, theirs_multi), (ours_seq, theirs_seq)):
+        assert ours.input_shape == theirs.input_shape
+        assert ours.output_shape == theirs.output_shape
+    assert ours_seq.output_shape == (None, 3) and ours_multi.output_shape == [(None, 5), (None, 1)]
+    with pytest.raises(AttributeError, match="no defined output shape"):
+        hl.Sequential([hl.layers.Dense(2)]).output_shape

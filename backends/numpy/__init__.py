@@ -14,8 +14,11 @@ normalization, losses), ``conv`` (convolutions and pooling), ``random``,
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
+from ..protocol import InvalidArgumentError
 from . import optimizers, recurrent
 from .autodiff import value_and_grad
 from .conv import average_pool, conv, conv_transpose, depthwise_conv, max_pool
@@ -50,6 +53,18 @@ native_errors = (ValueError, TypeError, IndexError, OverflowError, ZeroDivisionE
 def compile_function(fn, jit_compile=False):
     """Identity: NumPy has nothing to compile (``jit_compile`` is ignored)."""
     return fn
+
+
+def _check_device_request():
+    """NumPy computes on the CPU only: any other ``HIGHLEVEL_DEVICE`` is an error, not silently ignored."""
+    request = os.environ.get("HIGHLEVEL_DEVICE", "").strip().lower()
+    if request and request != "cpu":
+        raise InvalidArgumentError(f"HIGHLEVEL_DEVICE={request!r}: the numpy backend runs on the CPU only; "
+                                   f"use HIGHLEVEL_DEVICE=cpu (or unset it), or HIGHLEVEL_BACKEND=torch or "
+                                   f"tensorflow for a GPU")
+
+
+_check_device_request()
 
 
 def device():

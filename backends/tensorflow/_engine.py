@@ -16,6 +16,8 @@ import sys
 import tempfile
 import warnings
 
+from ..protocol import InvalidArgumentError
+
 # TensorFlow prints pages of C++ start-up logs unless told otherwise; a user's own
 # setting wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -67,14 +69,14 @@ def _select_device() -> str:
     elif request.split(":")[0] in ("gpu", "cuda"):
         index_text = request.partition(":")[2] or "0"
         if not index_text.isdigit():
-            raise RuntimeError(f"HIGHLEVEL_DEVICE={request!r}: expected 'cpu', 'gpu', 'gpu:N' or 'cuda:N'")
+            raise InvalidArgumentError(f"HIGHLEVEL_DEVICE={request!r}: expected 'cpu', 'gpu', 'gpu:N' or 'cuda:N'")
         index = int(index_text)
         if index >= len(gpus):
-            raise RuntimeError(f"HIGHLEVEL_DEVICE={request!r}: TensorFlow sees {len(gpus)} GPU(s); "
-                               "use HIGHLEVEL_DEVICE=cpu or install a GPU build of TensorFlow")
+            raise InvalidArgumentError(f"HIGHLEVEL_DEVICE={request!r}: TensorFlow sees {len(gpus)} GPU(s); "
+                                       "use HIGHLEVEL_DEVICE=cpu or install a GPU build of TensorFlow")
         chosen = [gpus[index]]
     else:
-        raise RuntimeError(f"HIGHLEVEL_DEVICE={request!r}: expected 'cpu', 'gpu', 'gpu:N' or 'cuda:N'")
+        raise InvalidArgumentError(f"HIGHLEVEL_DEVICE={request!r}: expected 'cpu', 'gpu', 'gpu:N' or 'cuda:N'")
     if gpus:
         try:
             tf.config.set_visible_devices(chosen, "GPU")

@@ -127,6 +127,23 @@ class Model(Trainer, Layer):
         return self._graph.pack_outputs(self._graph.outputs)
 
     @property
+    def input_shape(self):
+        """Keras's ``input_shape``: the symbolic inputs' shapes (batch axis ``None``); one input -> one tuple."""
+        return self._symbolic_shapes("input", self.inputs)
+
+    @property
+    def output_shape(self):
+        """Keras's ``output_shape``: the symbolic outputs' shapes; one output -> one tuple."""
+        return self._symbolic_shapes("output", self.outputs)
+
+    def _symbolic_shapes(self, what, tensors):
+        if tensors is None:
+            raise AttributeError(f"model {self.name!r} has no defined {what} shape (it is not a functional model "
+                                 f"or a built Sequential model)")
+        shapes = [tuple(tensor.shape) for tensor in tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
     def input_names(self):
         """Input dict keys, else the input layers' names (``None`` for subclassed models)."""
         from highlevel.models import functional
