@@ -159,6 +159,9 @@ def _transfer(url: str, part: str, verbose) -> None:
                 out.write(chunk)
                 received += len(chunk)
                 bar.update(len(chunk))
+            # On disk before the rename into place: a crash must not leave a verified name on lost bytes.
+            out.flush()
+            os.fsync(out.fileno())
         if remaining is not None and received < remaining:
             raise DatasetUnavailableError(f"the connection closed after {have + received} of {total} bytes")
 
