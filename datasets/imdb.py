@@ -17,12 +17,11 @@ for words of equal frequency and the pre-shuffle order differs.
 
 from __future__ import annotations
 
-import os
 import re
 
 import numpy as np
 
-from highlevel.datasets import archives, download, sequence_cache, sources, text_sequences
+from highlevel.datasets import archives, sequence_cache, text_sequences
 
 DATASET = "imdb"
 ARCHIVE = "aclImdb_v1.tar.gz"
@@ -49,13 +48,7 @@ def _parse_archive(archive: str) -> tuple:
 
 
 def _sequences_and_index(folder=None) -> tuple:
-    archive = download.fetch_file(DATASET, ARCHIVE, folder)
-    cache_name = f"imdb-{(sources.SHA256[f'{DATASET}/{ARCHIVE}'] or 'unpinned')[:16]}"
-    cached = sequence_cache.load(os.path.dirname(archive), cache_name)
-    if cached is None:
-        cached = _parse_archive(archive)
-        sequence_cache.save(os.path.dirname(archive), cache_name, *cached)
-    return cached
+    return sequence_cache.parsed_archive(DATASET, ARCHIVE, _parse_archive, folder)
 
 
 def load_data(path: str = DATASET, num_words=None, skip_top: int = 0, maxlen=None, seed: int = 113,

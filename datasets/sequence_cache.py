@@ -14,7 +14,21 @@ import os
 
 import numpy as np
 
+from highlevel.datasets import download, sources
+
 FORMAT_VERSION = 1
+
+
+def parsed_archive(dataset: str, archive: str, parse, folder=None) -> tuple:
+    """``(splits, word_index)`` of the dataset's archive: fetched (and verified) if needed, parsed
+    with ``parse(archive_path)`` on first use, then read from this cache."""
+    path = download.fetch_file(dataset, archive, folder)
+    name = f"{dataset}-{(sources.SHA256[f'{dataset}/{archive}'] or 'unpinned')[:16]}"
+    cached = load(os.path.dirname(path), name)
+    if cached is None:
+        cached = parse(path)
+        save(os.path.dirname(path), name, *cached)
+    return cached
 
 
 def _paths(folder: str, name: str) -> tuple:
