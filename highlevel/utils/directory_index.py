@@ -122,3 +122,34 @@ def training_or_validation_split(paths, labels, validation_split, subset):
     else:
         raise ValueError(f'subset must be "training" or "validation", got {subset!r}')
     return paths[chosen], (None if labels is None else labels[chosen])
+
+
+def subset_datasets(directory, labels, label_mode, class_names, formats, kind, validation_split, subset,
+                    shuffle, seed, follow_links, verbose, build):
+    """The dataset(s) of a ``*_dataset_from_directory`` call, with Keras's subset rules.
+
+    Lists the files (``index_directory``), splits them for ``subset`` (``None``,
+    ``"training"``, ``"validation"`` or ``"both"``: a (training, validation) pair, the
+    validation part never shuffled), and makes each part with
+    ``build(paths, labels, class_names, shuffle, seed)``. ``kind`` names the files in
+    errors (``"images"``, ``"text files"``).
+    """
+    check_validation_split_arg(validation_split, subset, shuffle, seed)
+    if seed is None:
+        seed = np.random.randint(1e6)
+    paths, labels, class_names = index_directory(directory, labels, formats, class_names=class_names,
+                                                 shuffle=shuffle, seed=seed, follow_links=follow_links,
+                                                 verbose=verbose)
+    if label_mode == "binary" and len(class_names) != 2:
+        raise ValueError(f'label_mode="binary" needs exactly 2 classes, got class_names={class_names}')
+
+    def make(subset_name, subset_shuffle):
+        subset_paths, subset_labels = training_or_validation_split(paths, labels, validation_split, subset_name)
+        if not subset_paths:
+            prefix = f"{subset_name} " if subset_name else ""
+            raise ValueError(f"no {prefix}{kind} found in directory {directory}; allowed formats: {formats}")
+        return build(subset_paths, subset_labels, class_names, subset_shuffle, seed)
+
+    if subset == "both":
+        return make("training", shuffle), make("validation", False)
+    return make(subset, shuffle)

@@ -108,28 +108,14 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     labels, label_mode = check_label_arguments(labels, label_mode, class_names, "image")
     num_channels, image_size, interpolation, data_format = _check_image_arguments(
         color_mode, image_size, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio, data_format, batch_size)
-    directory_index.check_validation_split_arg(validation_split, subset, shuffle, seed)
-    if seed is None:
-        seed = np.random.randint(1e6)
-    paths, labels, class_names = directory_index.index_directory(
-        directory, labels, IMAGE_FORMATS, class_names=class_names, shuffle=shuffle, seed=seed,
-        follow_links=follow_links, verbose=verbose)
-    if label_mode == "binary" and len(class_names) != 2:
-        raise ValueError(f'label_mode="binary" needs exactly 2 classes, got class_names={class_names}')
 
-    def make(subset_name, subset_shuffle):
-        subset_paths, subset_labels = directory_index.training_or_validation_split(
-            paths, labels, validation_split, subset_name)
-        if not subset_paths:
-            kind = f"{subset_name} " if subset_name else ""
-            raise ValueError(f"no {kind}images found in directory {directory}; allowed formats: {IMAGE_FORMATS}")
-        return ImageDirectoryDataset(subset_paths, subset_labels, label_mode, class_names, batch_size,
-                                     subset_shuffle, seed, image_size, num_channels, interpolation,
-                                     crop_to_aspect_ratio, pad_to_aspect_ratio, data_format)
+    def build(paths, labels, class_names, subset_shuffle, seed):
+        return ImageDirectoryDataset(paths, labels, label_mode, class_names, batch_size, subset_shuffle, seed,
+                                     image_size, num_channels, interpolation, crop_to_aspect_ratio,
+                                     pad_to_aspect_ratio, data_format)
 
-    if subset == "both":
-        return make("training", shuffle), make("validation", False)
-    return make(subset, shuffle)
+    return directory_index.subset_datasets(directory, labels, label_mode, class_names, IMAGE_FORMATS, "images",
+                                           validation_split, subset, shuffle, seed, follow_links, verbose, build)
 
 
 __all__ = ["image_dataset_from_directory", "ImageDirectoryDataset"]

@@ -59,27 +59,14 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int", 
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
                                    or batch_size < 1):
         raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
-    directory_index.check_validation_split_arg(validation_split, subset, shuffle, seed)
-    if seed is None:
-        seed = np.random.randint(1e6)
-    paths, labels, class_names = directory_index.index_directory(
-        directory, labels, TEXT_FORMATS, class_names=class_names, shuffle=shuffle, seed=seed,
-        follow_links=follow_links, verbose=verbose)
-    if label_mode == "binary" and len(class_names) != 2:
-        raise ValueError(f'label_mode="binary" needs exactly 2 classes, got class_names={class_names}')
 
-    def make(subset_name, subset_shuffle):
-        subset_paths, subset_labels = directory_index.training_or_validation_split(
-            paths, labels, validation_split, subset_name)
-        if not subset_paths:
-            kind = f"{subset_name} " if subset_name else ""
-            raise ValueError(f"no {kind}text files found in directory {directory}; allowed format: .txt")
-        return TextDirectoryDataset(subset_paths, subset_labels, label_mode, class_names, batch_size,
-                                    subset_shuffle, seed, max_length)
+    def build(paths, labels, class_names, subset_shuffle, seed):
+        return TextDirectoryDataset(paths, labels, label_mode, class_names, batch_size, subset_shuffle, seed,
+                                    max_length)
 
-    if subset == "both":
-        return make("training", shuffle), make("validation", False)
-    return make(subset, shuffle)
+    return directory_index.subset_datasets(directory, labels, label_mode, class_names, TEXT_FORMATS,
+                                           "text files", validation_split, subset, shuffle, seed, follow_links,
+                                           verbose, build)
 
 
 __all__ = ["text_dataset_from_directory", "TextDirectoryDataset"]
