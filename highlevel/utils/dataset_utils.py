@@ -63,18 +63,19 @@ def _take(kind, items, indices):
 # ------------------------------------------------------------------ split_dataset
 
 
-def _check_size(name, size, total):
-    """A split size must be None, an int in (0, total) or a float in (0, 1) (Keras's rule)."""
+def _check_split_size(function, name, size, total):
+    """A split size is None, an int count in [1, total) or a float fraction in (0, 1) — the rule of
+    both Keras's ``split_dataset`` and scikit-learn's ``train_test_split``; errors name ``function``."""
     if size is None:
         return
     if isinstance(size, bool) or not isinstance(size, (numbers.Integral, numbers.Real)):
-        raise TypeError(f"split_dataset: {name} must be an int, a float or None, got {type(size).__name__}")
+        raise TypeError(f"{function}: {name} must be an int, a float or None, got {type(size).__name__}")
     if isinstance(size, numbers.Integral):
         if not 0 < size < total:
-            raise ValueError(f"split_dataset: an int {name} must be a positive count smaller than the dataset's "
-                             f"{total} samples, got {name}={size}")
+            raise ValueError(f"{function}: an int {name} must be a count in [1, {total}) for {total} samples, "
+                             f"got {name}={size}")
     elif not 0 < size < 1:
-        raise ValueError(f"split_dataset: a float {name} must be a fraction in (0, 1), got {name}={size}")
+        raise ValueError(f"{function}: a float {name} must be a fraction in (0, 1), got {name}={size}")
 
 
 def split_sizes(left_size, right_size, total):
@@ -86,8 +87,8 @@ def split_sizes(left_size, right_size, total):
     """
     if left_size is None and right_size is None:
         raise ValueError("split_dataset: at least one of left_size and right_size must be given; both are None")
-    _check_size("left_size", left_size, total)
-    _check_size("right_size", right_size, total)
+    _check_split_size("split_dataset", "left_size", left_size, total)
+    _check_split_size("split_dataset", "right_size", right_size, total)
     counts = {}
     for name, size in (("left_size", left_size), ("right_size", right_size)):
         if size is not None:
@@ -137,18 +138,6 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=
 # ------------------------------------------------------------------ train_test_split
 
 
-def _split_count(name, size, total):
-    """Validate one ``train_test_split`` size: int in [1, total) or float in (0, 1)."""
-    if isinstance(size, bool) or not isinstance(size, (numbers.Integral, numbers.Real)):
-        raise TypeError(f"train_test_split: {name} must be an int, a float or None, got {type(size).__name__}")
-    if isinstance(size, numbers.Integral):
-        if not 0 < size < total:
-            raise ValueError(f"train_test_split: an int {name} must be in [1, {total}) for {total} samples, "
-                             f"got {name}={size}")
-    elif not 0 < size < 1:
-        raise ValueError(f"train_test_split: a float {name} must be a fraction in (0, 1), got {name}={size}")
-
-
 def train_test_sizes(total, test_size, train_size):
     """``(n_train, n_test)`` with scikit-learn's rules.
 
@@ -158,8 +147,7 @@ def train_test_sizes(total, test_size, train_size):
     if test_size is None and train_size is None:
         test_size = 0.25
     for name, size in (("test_size", test_size), ("train_size", train_size)):
-        if size is not None:
-            _split_count(name, size, total)
+        _check_split_size("train_test_split", name, size, total)
     if (isinstance(test_size, float) and isinstance(train_size, float)) and test_size + train_size > 1:
         raise ValueError(f"train_test_split: test_size + train_size = {test_size + train_size} exceeds 1")
     n_test = None if test_size is None else (
