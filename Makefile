@@ -35,6 +35,7 @@ bench: setup
 	$(TEST_ENV) $(PY) benchmarks/ops_benchmark.py
 	$(TEST_ENV) $(PY) benchmarks/train_throughput.py
 	$(TEST_ENV) $(PY) benchmarks/predict_latency.py
+	$(TEST_ENV) $(PY) benchmarks/input_pipeline.py
 
 # The documentation site (MkDocs) into site/; `$(VENV)/bin/mkdocs serve` previews it.
 docs: setup
