@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -48,8 +47,9 @@ import zlib
 
 import numpy as np
 
-THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
-              "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import child_env, pin_engine_threads, time_contenders  # noqa: E402
+
 SIZE, CHANNELS, CLASSES, FILTERS, BATCH = 32, 3, 10, 8, 64
 SAMPLES = 2048          # per epoch: 32 batches (--quick: a quarter)
 SCALE = np.float32(1 / 127.5)
@@ -267,16 +267,7 @@ def run_engine(engine: str, rounds: int, quick: bool) -> dict:
     """In the child process: every workload's contenders, timed; ``{workload: {contender: row}}``."""
     import importlib.util
 
-    if engine == "torch":
-        import torch
-        torch.set_num_threads(1)
-    if engine == "tensorflow":
-        import tensorflow as tf
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(1)
-            tf.config.threading.set_inter_op_parallelism_threads(1)
-        except RuntimeError:
-            pass
+    pin_engine_threads(engine)
     has_keras = engine != "numpy" and importlib.util.find_spec("keras") is not None
     define_dataset_classes(has_keras)
     samples = SAMPLES // 4 if quick else SAMPLES
@@ -308,22 +299,6 @@ def run_engine(engine: str, rounds: int, quick: bool) -> dict:
             contenders["raw loop"] = raw_epoch(engine, kind, loader)
         results[f"B {name}"] = time_contenders(contenders, rounds, samples // BATCH * BATCH)
     return results
-
-
-def time_contenders(contenders: dict, rounds: int, samples: int) -> dict:
-    """Alternate the contenders' epochs for ``rounds`` timed rounds after a warm-up round."""
-    times = {k: [] for k in contenders}
-    for round_index in range(rounds + 1):
-        for contender, epoch in contenders.items():
-            start = time.perf_counter()
-            epoch()
-            if round_index:   # round 0 warms up (tracing, allocation, first imports)
-                times[contender].append(time.perf_counter() - start)
-    # Medians of per-round ratios: load drifting between rounds on a shared machine cancels out.
-    return {k: {"speed": samples / statistics.median(v),
-                "ratios": {other: statistics.median(t_other / t for t, t_other in zip(v, times[other]))
-                           for other in contenders}}
-            for k, v in times.items()}
 
 
 # ------------------------------------------------------------------ report
@@ -372,12 +347,6 @@ def print_table(all_results: dict):
         for label, ratio, target in checks:
             verdict = "ok" if ratio >= target else "MISSED"
             print(f"  {engine:<11} {label:<50} {ratio:5.2f}x (target {target:g}x) {verdict}")
-
-
-def child_env(engine: str) -> dict:
-    env = dict(os.environ, **THREAD_ENV, HIGHLEVEL_BACKEND=engine)
-    env["KERAS_BACKEND"] = engine
-    return env
 
 
 def main(argv=None):

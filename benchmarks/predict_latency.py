@@ -30,8 +30,9 @@ import subprocess
 import sys
 import time
 
-THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
-              "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import child_env, pin_engine_threads  # noqa: E402
+
 SIZES = (784, 256, 256, 10)
 
 
@@ -111,9 +112,7 @@ def run_engine(engine: str, rounds: int, calls: int) -> dict:
 
     import numpy as np
 
-    if engine == "torch":
-        import torch
-        torch.set_num_threads(1)
+    pin_engine_threads(engine)
     x = np.random.default_rng(1).normal(size=(1, SIZES[0])).astype(np.float32)
     model = hl_model()
     devnull = open(os.devnull, "w")
@@ -178,7 +177,7 @@ def main(argv=None):
     all_results = {}
     for engine in args.engines:
         print(f"running {engine} ...", flush=True)
-        env = dict(os.environ, **THREAD_ENV, HIGHLEVEL_BACKEND=engine, KERAS_BACKEND=engine)
+        env = child_env(engine)
         done = subprocess.run([sys.executable, __file__, "--child", engine, "--rounds", str(args.rounds),
                                "--calls", str(args.calls)], env=env, capture_output=True, text=True)
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]

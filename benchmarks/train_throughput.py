@@ -32,17 +32,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rnn_contenders  # noqa: E402  (the LSTM row; imports no engine)
 import cnn_contenders  # noqa: E402  (the CNN rows; imports no engine)
+from harness import child_env, pin_engine_threads, time_contenders  # noqa: E402
 
-THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
-              "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
 MODELS = {
     # name: (input features, hidden sizes, outputs, batch size, samples per epoch, task)
     "mlp 784-256-256-10": (784, (256, 256), 10, 128, 8192, "classify"),
@@ -227,16 +224,7 @@ def run_engine(engine: str, rounds: int, quick: bool, rows=None) -> dict:
 
     import numpy as np
 
-    if engine == "torch":
-        import torch
-        torch.set_num_threads(1)
-    if engine == "tensorflow":
-        import tensorflow as tf
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(1)
-            tf.config.threading.set_inter_op_parallelism_threads(1)
-        except RuntimeError:
-            pass
+    pin_engine_threads(engine)
     results = {}
     for name, spec in MODELS.items():
         if rows is not None and not any(r in name for r in rows):
@@ -263,29 +251,6 @@ def run_engine(engine: str, rounds: int, quick: bool, rows=None) -> dict:
             contenders, samples = cnn_contenders.contenders(engine, quick, row)
             results[row] = time_contenders(contenders, rounds, samples)
     return results
-
-
-def time_contenders(contenders: dict, rounds: int, samples: int) -> dict:
-    """Alternate the contenders' epochs for ``rounds`` timed rounds after a warm-up round."""
-    times = {k: [] for k in contenders}
-    for round_index in range(rounds + 1):
-        for contender, epoch in contenders.items():
-            start = time.perf_counter()
-            epoch()
-            if round_index:   # round 0 warms up (tracing, allocation)
-                times[contender].append(time.perf_counter() - start)
-    # Speeds are medians; ratios are medians of per-round ratios, which a shared machine's
-    # load drifting between rounds disturbs less than a ratio of medians.
-    return {k: {"speed": samples / statistics.median(v),
-                "ratios": {other: statistics.median(t_other / t for t, t_other in zip(v, times[other]))
-                           for other in contenders}}
-            for k, v in times.items()}
-
-
-def child_env(engine: str) -> dict:
-    env = dict(os.environ, **THREAD_ENV, HIGHLEVEL_BACKEND=engine)
-    env["KERAS_BACKEND"] = engine if engine != "numpy" else "numpy"
-    return env
 
 
 def print_table(all_results: dict):

@@ -1,0 +1,50 @@
+"""What the side-by-side benchmark scripts share: one thread per engine, a child process per
+engine, and alternating timed rounds reported as medians of per-round ratios. Imports no engine."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+# Every engine on one thread: the numbers do not depend on a noisy second core.
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
+              "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def child_env(engine: str) -> dict:
+    """The environment of a child process benchmarking ``engine`` (highlevel and Keras bind their
+    backend at import, hence one process per engine)."""
+    return dict(os.environ, **THREAD_ENV, HIGHLEVEL_BACKEND=engine, KERAS_BACKEND=engine)
+
+
+def pin_engine_threads(engine: str) -> None:
+    """In the child: the engine's own thread pools to one thread (the environment covers OpenMP)."""
+    if engine == "torch":
+        import torch
+        torch.set_num_threads(1)
+    elif engine == "tensorflow":
+        import tensorflow as tf
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:
+            pass   # already initialized: TF_NUM_*_THREADS in the environment did it
+
+
+def time_contenders(contenders: dict, rounds: int, samples: int) -> dict:
+    """Alternate the contenders' epochs (``{name: run_one_epoch}``) for ``rounds`` timed rounds
+    after a warm-up round; ``{name: {"speed": samples/s, "ratios": {other: median ratio}}}``."""
+    times = {k: [] for k in contenders}
+    for round_index in range(rounds + 1):
+        for contender, epoch in contenders.items():
+            start = time.perf_counter()
+            epoch()
+            if round_index:   # round 0 warms up (tracing, allocation, first imports)
+                times[contender].append(time.perf_counter() - start)
+    # Speeds are medians; ratios are medians of per-round ratios, which a shared machine's
+    # load drifting between rounds disturbs less than a ratio of medians.
+    return {k: {"speed": samples / statistics.median(v),
+                "ratios": {other: statistics.median(t_other / t for t, t_other in zip(v, times[other]))
+                           for other in contenders}}
+            for k, v in times.items()}
