@@ -48,3 +48,25 @@ def time_contenders(contenders: dict, rounds: int, samples: int) -> dict:
                 "ratios": {other: statistics.median(t_other / t for t, t_other in zip(v, times[other]))
                            for other in contenders}}
             for k, v in times.items()}
+
+
+def run_engine_children(script: str, engines, child_args) -> dict:
+    """Run ``script --child <engine> *child_args`` once per engine, each in its own process with
+    :func:`child_env`; ``{engine: the JSON object of the child's last "{" line, or {"error": ...}}``."""
+    import json
+    import subprocess
+    import sys
+
+    results = {}
+    for engine in engines:
+        print(f"running {engine} ...", flush=True)
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, script, "--child", engine, *child_args], env=child_env(engine),
+                              capture_output=True, text=True)
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        if done.returncode != 0 or not lines:
+            results[engine] = {"error": (done.stderr.strip().splitlines() or ["no output"])[-1]}
+        else:
+            results[engine] = json.loads(lines[-1])
+        print(f"  {engine}: {time.perf_counter() - start:.0f} s", flush=True)
+    return results

@@ -40,15 +40,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
 import zlib
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import child_env, pin_engine_threads, time_contenders  # noqa: E402
+from harness import pin_engine_threads, run_engine_children, time_contenders  # noqa: E402
 
 SIZE, CHANNELS, CLASSES, FILTERS, BATCH = 32, 3, 10, 8, 64
 SAMPLES = 2048          # per epoch: 32 batches (--quick: a quarter)
@@ -360,21 +358,8 @@ def main(argv=None):
     if args.child:
         print(json.dumps(run_engine(args.child, args.rounds, args.quick)))
         return None
-    all_results = {}
-    for engine in args.engines:
-        command = [sys.executable, __file__, "--child", engine, "--rounds", str(args.rounds)]
-        if args.quick:
-            command.append("--quick")
-        print(f"running {engine} ...", flush=True)
-        start = time.perf_counter()
-        done = subprocess.run(command, env=child_env(engine), capture_output=True, text=True)
-        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-        if done.returncode != 0 or not lines:
-            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            all_results[engine] = {"error": tail}
-        else:
-            all_results[engine] = json.loads(lines[-1])
-        print(f"  {engine}: {time.perf_counter() - start:.0f} s", flush=True)
+    child_args = ["--rounds", str(args.rounds)] + (["--quick"] if args.quick else [])
+    all_results = run_engine_children(__file__, args.engines, child_args)
     print_table(all_results)
     return all_results
 

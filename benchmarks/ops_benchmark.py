@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -30,19 +31,8 @@ import numpy as np  # noqa: E402
 
 from highlevel import backends  # noqa: E402
 
-
-def pin_threads(name: str) -> None:
-    """One thread per engine, set through the engines' own knobs (only here, in a benchmark)."""
-    if name == "torch":
-        import torch
-        torch.set_num_threads(1)
-    elif name == "tensorflow":
-        import tensorflow as tf
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(1)
-            tf.config.threading.set_inter_op_parallelism_threads(1)
-        except RuntimeError:
-            pass  # already initialized: the environment variables above did it
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import pin_engine_threads  # noqa: E402
 
 
 def workloads(k, rng):
@@ -97,7 +87,7 @@ def main():
     names = [n for n in ("numpy", "torch", "tensorflow") if backends.available().get(n)]
     loaded = {}
     for name in names:
-        pin_threads(name)
+        pin_engine_threads(name)
         loaded[name] = workloads(backends.load(name), np.random.default_rng(0))
 
     times = {(n, w): [] for n in names for w in loaded[names[0]]}

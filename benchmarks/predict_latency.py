@@ -26,12 +26,11 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import child_env, pin_engine_threads  # noqa: E402
+from harness import pin_engine_threads, run_engine_children  # noqa: E402
 
 SIZES = (784, 256, 256, 10)
 
@@ -174,17 +173,8 @@ def main(argv=None):
     if args.child:
         print(json.dumps(run_engine(args.child, args.rounds, args.calls)))
         return None
-    all_results = {}
-    for engine in args.engines:
-        print(f"running {engine} ...", flush=True)
-        env = child_env(engine)
-        done = subprocess.run([sys.executable, __file__, "--child", engine, "--rounds", str(args.rounds),
-                               "--calls", str(args.calls)], env=env, capture_output=True, text=True)
-        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-        if done.returncode != 0 or not lines:
-            all_results[engine] = {"error": (done.stderr.strip().splitlines() or ["no output"])[-1]}
-        else:
-            all_results[engine] = json.loads(lines[-1])
+    all_results = run_engine_children(__file__, args.engines,
+                                      ["--rounds", str(args.rounds), "--calls", str(args.calls)])
     print_table(all_results)
     return all_results
 

@@ -32,13 +32,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rnn_contenders  # noqa: E402  (the LSTM row; imports no engine)
 import cnn_contenders  # noqa: E402  (the CNN rows; imports no engine)
-from harness import child_env, pin_engine_threads, time_contenders  # noqa: E402
+from harness import pin_engine_threads, run_engine_children, time_contenders  # noqa: E402
 
 MODELS = {
     # name: (input features, hidden sizes, outputs, batch size, samples per epoch, task)
@@ -304,21 +303,10 @@ def main(argv=None):
     if args.child:
         print(json.dumps(run_engine(args.child, args.rounds, args.quick, args.rows)))
         return None
-    all_results = {}
-    for engine in args.engines:
-        command = [sys.executable, __file__, "--child", engine, "--rounds", str(args.rounds)]
-        if args.quick:
-            command.append("--quick")
-        if args.rows:
-            command += ["--rows", *args.rows]
-        print(f"running {engine} ...", flush=True)
-        done = subprocess.run(command, env=child_env(engine), capture_output=True, text=True)
-        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-        if done.returncode != 0 or not lines:
-            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            all_results[engine] = {"error": tail}
-        else:
-            all_results[engine] = json.loads(lines[-1])
+    child_args = ["--rounds", str(args.rounds)] + (["--quick"] if args.quick else [])
+    if args.rows:
+        child_args += ["--rows", *args.rows]
+    all_results = run_engine_children(__file__, args.engines, child_args)
     print_table(all_results)
     return all_results
 
