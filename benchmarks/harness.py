@@ -70,3 +70,26 @@ def run_engine_children(script: str, engines, child_args) -> dict:
             results[engine] = json.loads(lines[-1])
         print(f"  {engine}: {time.perf_counter() - start:.0f} s", flush=True)
     return results
+
+
+class TFAdam:
+    """Adam written in TF ops for the hand-written ``tf.function`` contenders (Keras's update:
+    lr 1e-3, betas 0.9/0.999, epsilon 1e-7 outside the square root). Call ``apply`` inside the step."""
+
+    def __init__(self, params, learning_rate=1e-3):
+        import tensorflow as tf
+
+        self.params, self.learning_rate = params, learning_rate
+        self.moments = [tf.Variable(tf.zeros_like(p)) for p in params]
+        self.velocities = [tf.Variable(tf.zeros_like(p)) for p in params]
+        self.step_count = tf.Variable(0.0)
+
+    def apply(self, grads):
+        import tensorflow as tf
+
+        self.step_count.assign_add(1.0)
+        alpha = self.learning_rate * tf.sqrt(1 - 0.999 ** self.step_count) / (1 - 0.9 ** self.step_count)
+        for p, g, m, v in zip(self.params, grads, self.moments, self.velocities):
+            m.assign_add((g - m) * 0.1)
+            v.assign_add((tf.square(g) - v) * 0.001)
+            p.assign_sub(alpha * m / (tf.sqrt(v) + 1e-7))

@@ -46,7 +46,7 @@ import zlib
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import pin_engine_threads, run_engine_children, time_contenders  # noqa: E402
+from harness import TFAdam, pin_engine_threads, run_engine_children, time_contenders  # noqa: E402
 
 SIZE, CHANNELS, CLASSES, FILTERS, BATCH = 32, 3, 10, 8, 64
 SAMPLES = 2048          # per epoch: 32 batches (--quick: a quarter)
@@ -202,9 +202,7 @@ def tf_train_step():
     params = [glorot((3, 3, CHANNELS, FILTERS), 9 * CHANNELS, 9 * FILTERS), tf.Variable(np.zeros(FILTERS, np.float32)),
               glorot((FILTERS * 15 * 15, CLASSES), FILTERS * 15 * 15, CLASSES),
               tf.Variable(np.zeros(CLASSES, np.float32))]
-    moments = [tf.Variable(tf.zeros_like(p)) for p in params]
-    velocities = [tf.Variable(tf.zeros_like(p)) for p in params]
-    step_count = tf.Variable(0.0)
+    adam = TFAdam(params)
 
     @tf.function
     def step(x, y):
@@ -213,12 +211,7 @@ def tf_train_step():
             logits = tf.matmul(tf.reshape(h, (-1, FILTERS * 15 * 15)), params[2]) + params[3]
             loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
         grads = tape.gradient(loss, params)
-        step_count.assign_add(1.0)
-        alpha = 1e-3 * tf.sqrt(1 - 0.999 ** step_count) / (1 - 0.9 ** step_count)
-        for p, g, m, v in zip(params, grads, moments, velocities):
-            m.assign_add((g - m) * 0.1)
-            v.assign_add((tf.square(g) - v) * 0.001)
-            p.assign_sub(alpha * m / (tf.sqrt(v) + 1e-7))
+        adam.apply(grads)
         return loss
     return step
 

@@ -37,7 +37,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rnn_contenders  # noqa: E402  (the LSTM row; imports no engine)
 import cnn_contenders  # noqa: E402  (the CNN rows; imports no engine)
-from harness import pin_engine_threads, run_engine_children, time_contenders  # noqa: E402
+from harness import TFAdam, pin_engine_threads, run_engine_children, time_contenders  # noqa: E402
 
 MODELS = {
     # name: (input features, hidden sizes, outputs, batch size, samples per epoch, task)
@@ -131,9 +131,7 @@ def tf_contender(spec, x, y):
         limit = np.sqrt(6 / (fan_in + fan_out))
         params.append(tf.Variable(rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32)))
         params.append(tf.Variable(np.zeros(fan_out, np.float32)))
-    moments = [tf.Variable(tf.zeros_like(p)) for p in params]
-    velocities = [tf.Variable(tf.zeros_like(p)) for p in params]
-    step_count = tf.Variable(0.0)
+    adam = TFAdam(params)
 
     @tf.function
     def train_step(xb, yb):
@@ -147,12 +145,7 @@ def tf_contender(spec, x, y):
             else:
                 loss = tf.reduce_mean(tf.square(out - yb))
         grads = tape.gradient(loss, params)
-        step_count.assign_add(1.0)
-        alpha = 1e-3 * tf.sqrt(1 - 0.999 ** step_count) / (1 - 0.9 ** step_count)
-        for p, g, m, v in zip(params, grads, moments, velocities):
-            m.assign_add((g - m) * 0.1)
-            v.assign_add((tf.square(g) - v) * 0.001)
-            p.assign_sub(alpha * m / (tf.sqrt(v) + 1e-7))
+        adam.apply(grads)
         return loss
 
     def epoch():
