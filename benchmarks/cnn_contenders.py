@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness import TFAdam  # the benchmarks folder is on sys.path: the scripts put it there
+from harness import TFAdam, torch_adam_epoch  # the benchmarks folder is on sys.path: the scripts put it there
 
 ROWS = {
     # name: (convolutions as (filters, pool after), dense hidden sizes, batch, samples per epoch)
@@ -105,19 +105,8 @@ def torch_contender(spec, x, y):
         modules += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
     modules.append(torch.nn.Linear(sizes[-1], CLASSES))
     model = torch.nn.Sequential(*modules)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     x_nchw = np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2)))
-
-    def epoch():
-        order = np.random.permutation(samples)
-        for start in range(0, samples, batch):
-            index = order[start:start + batch]
-            xb, yb = torch.from_numpy(x_nchw[index]), torch.from_numpy(y[index])
-            optimizer.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-    return epoch
+    return torch_adam_epoch(model, x_nchw, y, batch)
 
 
 def tf_contender(spec, x, y):

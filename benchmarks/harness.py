@@ -93,3 +93,24 @@ class TFAdam:
             m.assign_add((g - m) * 0.1)
             v.assign_add((tf.square(g) - v) * 0.001)
             p.assign_sub(alpha * m / (tf.sqrt(v) + 1e-7))
+
+
+def torch_adam_epoch(model, x, y, batch, loss_fn=None):
+    """One shuffled epoch of a hand-written torch loop (``torch.optim.Adam``, lr 1e-3, eps 1e-7 as
+    Keras) over host arrays ``x``/``y``; returns ``epoch()`` for :func:`time_contenders`."""
+    import numpy as np
+    import torch
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = loss_fn or torch.nn.functional.cross_entropy
+    samples = len(x)
+
+    def epoch():
+        order = np.random.permutation(samples)
+        for start in range(0, samples, batch):
+            index = order[start:start + batch]
+            optimizer.zero_grad()
+            loss = loss_fn(model(torch.from_numpy(x[index])), torch.from_numpy(y[index]))
+            loss.backward()
+            optimizer.step()
+    return epoch

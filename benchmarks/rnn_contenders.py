@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness import TFAdam  # the benchmarks folder is on sys.path: the scripts put it there
+from harness import TFAdam, torch_adam_epoch  # the benchmarks folder is on sys.path: the scripts put it there
 
 ROW = "lstm 50x32->64"
 STEPS, FEATURES, UNITS, CLASSES, BATCH, SAMPLES = 50, 32, 64, 10, 64, 2048
@@ -70,19 +70,7 @@ def torch_contender(x, y):
             return self.head(h[0])
 
     model = Net()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
-    samples = len(x)
-
-    def epoch():
-        order = np.random.permutation(samples)
-        for start in range(0, samples, BATCH):
-            index = order[start:start + BATCH]
-            xb, yb = torch.from_numpy(x[index]), torch.from_numpy(y[index])
-            optimizer.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-    return epoch
+    return torch_adam_epoch(model, x, y, BATCH)
 
 
 def tf_contender(x, y):

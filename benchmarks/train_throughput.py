@@ -37,7 +37,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rnn_contenders  # noqa: E402  (the LSTM row; imports no engine)
 import cnn_contenders  # noqa: E402  (the CNN rows; imports no engine)
-from harness import TFAdam, pin_engine_threads, run_engine_children, time_contenders  # noqa: E402
+from harness import TFAdam, torch_adam_epoch, pin_engine_threads, run_engine_children, time_contenders  # noqa: E402
 
 MODELS = {
     # name: (input features, hidden sizes, outputs, batch size, samples per epoch, task)
@@ -93,7 +93,6 @@ def keras_contender(spec, x, y):
 
 
 def torch_contender(spec, x, y):
-    import numpy as np
     import torch
 
     torch.set_num_threads(1)
@@ -104,19 +103,8 @@ def torch_contender(spec, x, y):
         modules += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
     modules.append(torch.nn.Linear(sizes[-1], outputs))
     model = torch.nn.Sequential(*modules)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = torch.nn.functional.cross_entropy if task == "classify" else torch.nn.functional.mse_loss
-
-    def epoch():
-        order = np.random.permutation(samples)
-        for start in range(0, samples, batch):
-            index = order[start:start + batch]
-            xb, yb = torch.from_numpy(x[index]), torch.from_numpy(y[index])
-            optimizer.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-    return epoch
+    return torch_adam_epoch(model, x, y, batch, loss_fn)
 
 
 def tf_contender(spec, x, y):
